@@ -1,0 +1,41 @@
+# labkit: two commands on a fresh Linux machine with Python 3.11.
+#   make lab    set up .venv if needed and open JupyterLab at notebook 00
+#   make test   set up .venv if needed and run the whole test suite
+# Other targets: make setup | smoke | notebooks | doctor | clean
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.labkit-installed
+
+.PHONY: setup lab test smoke notebooks doctor clean
+
+setup: $(STAMP)
+
+# torch is installed first, pinned, so that pip takes the CPU build (no several-GB CUDA download).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "labkit needs Python 3.11 or 3.12: set PYTHON=/path/to/python3.11"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+lab: setup
+	$(BIN)/python -m labkit doctor || true
+	$(BIN)/jupyter lab notebooks/00_map_and_setup.ipynb
+
+test: setup
+	$(BIN)/python -m pytest
+
+# Every notebook, headless, in smoke mode (seconds each) or in full (minutes each).
+smoke: setup
+	$(BIN)/python -m labkit run-notebooks --smoke
+
+notebooks: setup
+	$(BIN)/python -m labkit run-notebooks
+
+doctor: setup
+	$(BIN)/python -m labkit doctor
+
+clean:
+	rm -rf build .pytest_cache

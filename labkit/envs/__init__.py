@@ -1,0 +1,62 @@
+"""labkit's MuJoCo tasks, registered with gymnasium under the ``labkit/`` namespace.
+
+>>> import labkit.envs
+>>> env = labkit.envs.make("labkit/TwoRoutes-v0", seed=0, render_mode="rgb_array")
+
+``make`` is ``gymnasium.make`` plus a clear error for unknown ids and seeding on the first reset.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import gymnasium as gym
+
+import labkit.render  # noqa: F401  (chooses MUJOCO_GL before mujoco is imported)
+
+__all__ = ["LABKIT_ENVS", "UnknownEnvError", "make", "register_all"]
+
+#: id -> (entry point, max_episode_steps, default kwargs)
+LABKIT_ENVS: dict[str, tuple[str, int, dict]] = {
+    "labkit/TwoRoutes-v0": ("labkit.envs.two_routes:TwoRoutesEnv", 100, {}),
+    # The same task with the obstacle moved right: the route on the left is now shorter.
+    "labkit/TwoRoutesShifted-v0": ("labkit.envs.two_routes:TwoRoutesEnv", 100, {"obstacle": (0.12, 0.0)}),
+}
+
+
+class UnknownEnvError(ValueError):
+    """An environment id that neither labkit nor gymnasium knows."""
+
+
+def register_all() -> None:
+    """Register every labkit task with gymnasium (idempotent)."""
+    for env_id, (entry, steps, kwargs) in LABKIT_ENVS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry, max_episode_steps=steps, kwargs=dict(kwargs))
+
+
+def make(env_id: str, *, seed: int | None = None, **kwargs) -> gym.Env:
+    """Make a gymnasium env by id; labkit ids and any registered gymnasium id work.
+
+    :param env_id: e.g. ``"labkit/TwoRoutes-v0"`` or ``"InvertedPendulum-v5"``.
+    :param seed: if given, the env is reset once with this seed (and its action space seeded),
+        so that the next ``reset()`` continues a reproducible stream.
+    :param kwargs: passed to ``gymnasium.make`` (``render_mode``, task options ...).
+    :raises UnknownEnvError: the id is unknown; the message lists labkit's ids and close matches.
+    """
+    register_all()
+    if env_id not in gym.registry:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownEnvError(
+            f"Unknown environment id {env_id!r}.{hint} labkit's tasks are: {', '.join(LABKIT_ENVS)}; "
+            "gymnasium's MuJoCo tasks such as 'InvertedPendulum-v5' or 'Reacher-v5' work too."
+        )
+    env = gym.make(env_id, **kwargs)
+    if seed is not None:
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+    return env
+
+
+register_all()

@@ -1,0 +1,124 @@
+"""``labkit/TwoRoutes-v0``: reach a goal behind an obstacle; two equally good routes.
+
+Top view (metres)::
+
+        +-----------------------------+  y = +0.5
+        |            (G)              |  goal, radius 0.05, at (0, 0.35)
+        |                             |
+        |  left    [#########]  right |  obstacle, 0.32 x 0.12, at (0, 0)
+        |  route                route |
+        |             (o)             |  robot starts near (0, -0.35)
+        +-----------------------------+  y = -0.5
+
+A point robot (a sphere on two slide joints) is driven by velocity servos. Going straight up hits
+the obstacle; going round it on the left or on the right is equally good. Demonstrations that use
+both routes are therefore *bimodal*: a Gaussian policy fitted to them predicts the average action
+(straight up, into the obstacle), a diffusion policy keeps both modes.
+
+- action ``(2,)`` in [-1, 1]: desired velocity, scaled by ``max_speed`` (0.5 m/s);
+- observation ``(8,)`` float32: ``[x, y, vx, vy, goal_x - x, goal_y - y, obst_x - x, obst_y - y]``;
+- reward: ``10 * (d_prev - d) - 0.01`` per step plus ``5`` on success (``d`` = distance to goal);
+- terminated when the robot is within ``goal_radius`` of the goal (``info["is_success"] = True``);
+  truncated after 100 steps (5 s at 20 Hz) by the registered ``TimeLimit``;
+- ``info["route"]``: ``"left"`` / ``"right"`` once the robot has passed the obstacle's height,
+  ``"none"`` before.
+
+``goal`` and ``obstacle`` are constructor arguments, so a shifted variant is one keyword away.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.envs.mujoco import MujocoEnv
+
+ASSET = Path(__file__).parent / "assets" / "two_routes.xml"
+
+
+class TwoRoutesEnv(MujocoEnv):
+    """The multimodal point-robot task. See the module docstring for spaces and reward."""
+
+    metadata = {"render_modes": ["rgb_array", "depth_array"], "render_fps": 20}
+
+    def __init__(
+        self,
+        goal: tuple[float, float] = (0.0, 0.35),
+        obstacle: tuple[float, float] = (0.0, 0.0),
+        start: tuple[float, float] = (0.0, -0.35),
+        start_noise: float = 0.05,
+        goal_radius: float = 0.05,
+        max_speed: float = 0.5,
+        render_mode: str | None = None,
+        width: int = 240,
+        height: int = 240,
+    ):
+        self.goal = np.asarray(goal, dtype=np.float64)
+        self.obstacle = np.asarray(obstacle, dtype=np.float64)
+        self.start = np.asarray(start, dtype=np.float64)
+        self.start_noise = float(start_noise)
+        self.goal_radius = float(goal_radius)
+        self.max_speed = float(max_speed)
+        obs_space = spaces.Box(-np.inf, np.inf, shape=(8,), dtype=np.float32)
+        super().__init__(
+            str(ASSET),
+            frame_skip=5,
+            observation_space=obs_space,
+            render_mode=render_mode,
+            width=width,
+            height=height,
+            camera_name="top",
+        )
+        # The policy acts in [-1, 1]; MujocoEnv set action_space from the actuators' ctrlrange.
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+        # Move goal marker and obstacle to where this instance wants them.
+        self.model.site("goal").pos[:2] = self.goal
+        self.model.body("obstacle").pos[:2] = self.obstacle
+        self.obstacle_half = self.model.geom("obstacle").size[:2].copy()
+        self._route = "none"
+        self._prev_dist = 0.0
+
+    # --- helpers -------------------------------------------------------------------------
+    @property
+    def position(self) -> np.ndarray:
+        """Robot position ``(2,)``: the two slide joints are its x and y offsets."""
+        return self.data.qpos[:2].copy()
+
+    def _get_obs(self) -> np.ndarray:
+        pos, vel = self.data.qpos[:2], self.data.qvel[:2]
+        return np.concatenate([pos, vel, self.goal - pos, self.obstacle - pos]).astype(np.float32)
+
+    def _distance(self) -> float:
+        return float(np.linalg.norm(self.goal - self.data.qpos[:2]))
+
+    def _update_route(self) -> None:
+        x, y = self.data.qpos[:2]
+        if self._route == "none" and y > self.obstacle[1]:
+            self._route = "left" if x < self.obstacle[0] else "right"
+
+    # --- gymnasium API ---------------------------------------------------------------------
+    def reset_model(self) -> np.ndarray:
+        noise = self.np_random.uniform(-1.0, 1.0, size=2) * np.array([self.start_noise, self.start_noise / 2])
+        qpos = self.start + noise
+        self.set_state(qpos, np.zeros(2))
+        self._route = "none"
+        self._prev_dist = self._distance()
+        return self._get_obs()
+
+    def step(self, action):
+        action = np.asarray(action, dtype=np.float64)
+        if action.shape != (2,):
+            raise ValueError(f"TwoRoutes expects an action of shape (2,). Got {action.shape}.")
+        ctrl = np.clip(action, -1.0, 1.0) * self.max_speed
+        self.do_simulation(ctrl, self.frame_skip)
+        self._update_route()
+        dist = self._distance()
+        success = dist < self.goal_radius
+        reward = 10.0 * (self._prev_dist - dist) - 0.01 + (5.0 if success else 0.0)
+        self._prev_dist = dist
+        info = {"is_success": bool(success), "route": self._route, "distance": dist}
+        return self._get_obs(), float(reward), bool(success), False, info
+
+    def _get_reset_info(self) -> dict:
+        return {"is_success": False, "route": "none", "distance": self._distance()}
