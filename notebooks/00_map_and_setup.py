@@ -1,0 +1,140 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · The map, and a working set-up
+#
+# **Place on the map:** the whole map. This notebook draws the field that the kit teaches and checks
+# that your machine can run the rest.
+#
+# The review *The Duality of Generative AI and Reinforcement Learning in Robotics* (Moroncelli et al.,
+# arXiv 2410.16411) sorts the field along two dimensions:
+#
+# * **A. Generative tools for RL**: a pretrained generative model (LLM, VLM, diffusion model, world
+#   model, video predictor) is plugged into an RL loop as a *prior*: it writes rewards, represents
+#   states, plans or explores, and is not retrained end to end with the agent.
+# * **B. RL for generative policies**: RL pre-trains, fine-tunes or distils a *generative policy*
+#   (a diffusion or transformer policy) that acts directly.
+#
+# **Goals.** (1) See the taxonomy and where each notebook sits on it. (2) Check that MuJoCo renders
+# headless, torch works and the widgets show. (3) Meet `labkit/TwoRoutes-v0`, the task most notebooks
+# use.
+#
+# **Prerequisites.** Python and a little NumPy. No GPU is needed: everything runs on a laptop CPU.
+
+# %%
+import labkit  # picks a headless rendering backend (MUJOCO_GL) before mujoco is imported
+
+SMOKE = labkit.smoke_mode()  # LABKIT_SMOKE=1 makes every notebook run in seconds (used by the tests)
+print(f"labkit {labkit.__version__}; smoke mode: {SMOKE}")
+
+# %% [markdown]
+# ## 1. Environment check
+# `python -m labkit doctor` does the same from a terminal. If rendering fails, the message names the
+# system package to install.
+
+# %%
+from labkit.__main__ import doctor
+
+assert doctor() == 0, "the environment check failed: read the PROBLEM lines above"
+
+# %% [markdown]
+# ## 2. The map
+# Hover a leaf to see its representative methods and the notebook that teaches it. Green leaves run
+# in this checkout; grey ones are coming.
+
+# %%
+from IPython.display import Markdown, display
+
+from labkit.taxonomy import leaf_table, taxonomy_figure
+
+taxonomy_figure()
+
+# %%
+display(Markdown(leaf_table()))
+
+# %% [markdown]
+# ### Explore a leaf
+# Pick a leaf: the widget shows its methods, and a link to its notebook.
+
+# %%
+import ipywidgets as widgets
+
+from labkit.taxonomy import LEAVES, NOTEBOOKS, notebook_available
+
+leaf_names = [" / ".join(leaf.path[1:]) for leaf in LEAVES]
+picker = widgets.Dropdown(options=leaf_names, description="leaf", layout=widgets.Layout(width="480px"))
+details = widgets.HTML()
+
+
+def show_leaf(change=None):
+    leaf = LEAVES[leaf_names.index(picker.value)]
+    status = (f'<a href="{leaf.notebook}.ipynb" target="_blank">{leaf.notebook}</a>'
+              if notebook_available(leaf.notebook) else f"{leaf.notebook} (coming)")
+    details.value = (f"<b>{leaf.path[0]}</b> &rarr; {leaf.path[1]} &rarr; <b>{leaf.path[2]}</b><br>"
+                     f"methods: {leaf.methods}<br>notebook: {status}: {NOTEBOOKS[leaf.notebook]}")
+
+
+picker.observe(show_leaf, names="value")
+show_leaf()
+widgets.VBox([picker, details])
+
+# %% [markdown]
+# ## 3. The task: `labkit/TwoRoutes-v0`
+# A point robot must reach the green goal behind the red obstacle. Going round on the left and on the
+# right are equally good, so demonstrations of this task are **bimodal**: that is what lets notebook 03
+# show why a diffusion policy beats a Gaussian one. Observation `(8,)`: position, velocity, goal and
+# obstacle relative to the robot. Action `(2,)`: desired velocity in [-1, 1].
+
+# %%
+import labkit.envs
+import plotly.express as px
+
+env = labkit.envs.make("labkit/TwoRoutes-v0", seed=0, render_mode="rgb_array")
+obs, info = env.reset(seed=0)
+print("observation space:", env.observation_space, "\naction space:", env.action_space)
+px.imshow(env.render(), title="labkit/TwoRoutes-v0 from above").update_layout(height=360, width=360)
+
+# %% [markdown]
+# A scripted expert drives round either side (a coin flip per episode). Two of its episodes:
+
+# %%
+from labkit.envs.experts import TwoRoutesExpert
+from labkit.evaluate import evaluate
+from labkit.viz import show_videos
+
+demo = evaluate(TwoRoutesExpert(), "labkit/TwoRoutes-v0", n_episodes=2, seed=0, record_episodes=2, progress=False)
+print("routes:", list(demo.routes), "success:", list(demo.successes))
+show_videos({f"episode {k} ({demo.routes[k]})": demo.frames[k] for k in range(2)}, fps=20)
+
+# %% [markdown]
+# ## Summary
+# * The field has two halves: generative models serving RL (A), and RL improving generative policies (B).
+# * Your machine renders MuJoCo headless and runs the kit; `python -m labkit doctor` checks it again.
+# * `labkit/TwoRoutes-v0` has two equally good routes; remember that when a policy "averages".
+#
+# ## Exercises
+# 1. Read the observation and action sizes off `env` and check them below.
+# 2. Make `labkit/TwoRoutesShifted-v0` (the obstacle moved right). Which route should a good agent
+#    prefer now? Run the expert on 20 episodes and count successes per route.
+
+# %%
+from labkit.checks import check_env_spaces, check_true
+
+obs_dim = env.observation_space.shape[0]  # replace with your reading of the space
+action_dim = env.action_space.shape[0]
+check_env_spaces("labkit/TwoRoutes-v0", obs_dim, action_dim)
+
+shifted = evaluate(TwoRoutesExpert(), "labkit/TwoRoutesShifted-v0", n_episodes=4 if SMOKE else 20, seed=1, progress=False)
+check_true(shifted.success_rate > 0.5, f"the expert still succeeds on the shifted task ({shifted.success_rate:.0%})")
+print("successes per route:", shifted.route_counts)
