@@ -1,0 +1,88 @@
+"""labkit's tasks: both env checkers, seeding, rendering, the success/route signals, clear errors."""
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import labkit.envs
+from labkit.envs import LABKIT_ENVS, UnknownEnvError, make
+from labkit.envs.experts import TwoRoutesExpert
+from labkit.evaluate import evaluate
+
+IDS = list(LABKIT_ENVS)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_gymnasium_and_sb3_checkers(env_id):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the unbounded Box warning is expected for positions
+        gym_check_env(make(env_id, render_mode="rgb_array").unwrapped, skip_render_check=False)
+        sb3_check_env(make(env_id).unwrapped, warn=False)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_same_seed_same_rollout(env_id):
+    def rollout(seed):
+        env = make(env_id)
+        obs, _ = env.reset(seed=seed)
+        env.action_space.seed(seed)
+        out = [obs]
+        for _ in range(30):
+            obs, *_ = env.step(env.action_space.sample())
+            out.append(obs)
+        return np.stack(out)
+
+    np.testing.assert_array_equal(rollout(3), rollout(3))
+    assert not np.array_equal(rollout(3), rollout(4))
+
+
+def test_render_rgb_array_shows_the_scene():
+    env = make("labkit/TwoRoutes-v0", render_mode="rgb_array", seed=0)
+    frame = env.render()
+    assert frame.shape == (240, 240, 3) and frame.dtype == np.uint8
+    # Not blank: the obstacle (red) and the floor (light) are both visible.
+    assert frame.std() > 10
+    assert ((frame[..., 0] > 150) & (frame[..., 1] < 120)).sum() > 100
+
+
+def test_unknown_env_id_lists_labkit_ids():
+    with pytest.raises(UnknownEnvError) as err:
+        make("labkit/TwoRoute-v0")
+    msg = str(err.value)
+    assert "labkit/TwoRoutes-v0" in msg and "Did you mean" in msg
+
+
+def test_registered_with_gymnasium():
+    env = gym.make("labkit/TwoRoutes-v0")
+    assert env.spec.max_episode_steps == 100
+    assert labkit.envs.make("InvertedPendulum-v5").observation_space.shape == (4,)
+
+
+def test_wrong_action_shape_is_a_clear_error():
+    env = make("labkit/TwoRoutes-v0", seed=0)
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        env.unwrapped.step(np.zeros(3))
+
+
+def test_expert_succeeds_by_both_routes_and_straight_line_fails():
+    res = evaluate(TwoRoutesExpert(), "labkit/TwoRoutes-v0", n_episodes=40, seed=0, progress=False)
+    assert res.success_rate >= 0.95
+    counts = res.route_counts
+    assert counts.get("left", 0) >= 10 and counts.get("right", 0) >= 10
+    # The "average" of the two routes - straight up - runs into the obstacle.
+    straight = evaluate(lambda obs, rng: np.array([0.0, 1.0], np.float32), "labkit/TwoRoutes-v0",
+                        n_episodes=5, seed=0, progress=False)
+    assert straight.success_rate == 0.0
+
+
+def test_shifted_variant_moves_the_obstacle():
+    a = make("labkit/TwoRoutes-v0").unwrapped
+    b = make("labkit/TwoRoutesShifted-v0").unwrapped
+    assert b.obstacle[0] > a.obstacle[0]
+    obs_a, _ = a.reset(seed=0)
+    obs_b, _ = b.reset(seed=0)
+    assert obs_b[6] > obs_a[6]  # obstacle - x, seen in the observation
