@@ -1,4 +1,4 @@
-"""Command line: ``python -m labkit doctor`` and ``python -m labkit run-notebooks``.
+"""Command line: ``python -m labkit doctor | run-notebooks | make-data``.
 
 ``doctor`` prints versions, the rendering backend, torch threads and GPU, renders one frame of a
 labkit task, and exits non-zero with the reason when something is broken.
@@ -66,9 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--smoke", action="store_true", help="smoke mode (LABKIT_SMOKE=1): seconds per notebook")
     run.add_argument("--out", default="build/notebooks", help="output folder (default: build/notebooks)")
     run.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
+    mk = sub.add_parser("make-data", help="remake the shipped datasets/checkpoints in data/")
+    mk.add_argument("names", nargs="*", help="entries to remake (default: all); see labkit.datasets.SHIPPED")
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor()
+    if args.command == "make-data":
+        from labkit.datasets import make_data
+
+        return make_data(args.names)
     from labkit.notebooks import run_notebooks
 
     return run_notebooks(args.notebooks, smoke=args.smoke, out=args.out, timeout=args.timeout)

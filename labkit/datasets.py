@@ -1,0 +1,97 @@
+"""The small datasets and checkpoints that ship in ``data/``, and the commands that remake them.
+
+Each entry says what the file is, how to remake it (``python -m labkit make-data NAME``) and which
+env it belongs to. ``load_demos(NAME)`` loads and validates a shipped dataset; a missing or corrupt
+file fails with a one-line message that gives the remake command. ``data/README.md`` lists every
+file with its content hash; ``tests/test_shipped_data.py`` checks that the list and the files agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["SHIPPED", "DATA_DIR", "data_path", "load_demos", "make_data", "Shipped"]
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """One shipped file: ``data/<file>``, made by ``make()``."""
+
+    file: str
+    env_id: str
+    description: str
+    make: Callable[[Path], None]
+
+    @property
+    def command(self) -> str:
+        return f"python -m labkit make-data {Path(self.file).stem}"
+
+
+def _two_routes_demos(path: Path) -> None:
+    from labkit.data import collect_episodes, save_dataset
+    from labkit.envs import make
+    from labkit.envs.experts import TwoRoutesExpert
+
+    env = make("labkit/TwoRoutes-v0")
+    ds = collect_episodes(env, TwoRoutesExpert(), n_episodes=200, seed=0, expert_name="TwoRoutesExpert(noise=0.1)",
+                          created_with=SHIPPED["two_routes_demos"].command)
+    save_dataset(ds, path)
+
+
+SHIPPED: dict[str, Shipped] = {
+    "two_routes_demos": Shipped(
+        "two_routes_demos.npz", "labkit/TwoRoutes-v0",
+        "200 scripted-expert episodes on TwoRoutes, both routes (~50/50), 100% success",
+        _two_routes_demos,
+    ),
+}
+
+
+def _entry(name: str) -> Shipped:
+    if name not in SHIPPED:
+        raise KeyError(f"no shipped data named {name!r}; known: {', '.join(SHIPPED)}")
+    return SHIPPED[name]
+
+
+def data_path(name: str) -> Path:
+    """``data/<file>`` of a shipped entry (which may not exist yet)."""
+    return DATA_DIR / _entry(name).file
+
+
+def load_demos(name: str):
+    """Load a shipped demonstration dataset, validated (shapes, hash, env id).
+
+    :raises FileNotFoundError: the file is missing; the message says how to remake it.
+    :raises labkit.data.DatasetError: the file is corrupt or for another env.
+    """
+    from labkit.data import DatasetError, load_dataset
+
+    entry, path = _entry(name), data_path(name)
+    if not path.exists():
+        raise FileNotFoundError(f"shipped dataset {path} is missing; remake it with: {entry.command}")
+    try:
+        return load_dataset(path, expected_env_id=entry.env_id)
+    except DatasetError as exc:
+        if entry.command in str(exc):
+            raise
+        raise DatasetError(f"{str(exc).split('; regenerate')[0]}; remake it with: {entry.command}") from None
+
+
+def make_data(names: list[str] | None = None) -> int:
+    """Remake shipped files (all when ``names`` is empty); print each path and hash."""
+    import hashlib
+
+    names = names or list(SHIPPED)
+    for name in names:
+        entry = _entry(name)
+        path = DATA_DIR / entry.file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"making {name} -> {path} ...", flush=True)
+        entry.make(path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        print(f"  {entry.file}: {path.stat().st_size / 1024:.0f} KiB, sha256 {digest[:16]}")
+    return 0
