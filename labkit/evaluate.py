@@ -53,7 +53,7 @@ class EvalResult:
     @property
     def route_counts(self) -> dict[str, int]:
         """Successful episodes per route, e.g. ``{"left": 48, "right": 51}``."""
-        return dict(Counter(r for r, s in zip(self.routes, self.successes) if s))
+        return dict(Counter(str(r) for r, s in zip(self.routes, self.successes) if s))
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly numbers for a table or a benchmark file."""
@@ -114,7 +114,7 @@ class _Runner:
             hist = torch.as_tensor(np.stack([np.stack(self.history[i]) for i in need]), dtype=torch.float32)
             with torch.no_grad():  # hist: (B', To, obs_dim) -> chunk: (B', Ta, act_dim)
                 kwargs = {"generator": self.generator}
-                if self.deterministic and "deterministic" in _params(self.policy.predict_action):
+                if self.deterministic and "deterministic" in _params(getattr(self.policy, "sample_actions", self.policy.predict_action)):
                     kwargs["deterministic"] = True
                 chunk = self.policy.predict_action(hist, **kwargs).cpu().numpy()
             for j, i in enumerate(need):

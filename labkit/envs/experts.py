@@ -1,7 +1,7 @@
 """Scripted experts: hand-written controllers that make demonstrations.
 
-``TwoRoutesExpert`` drives the point robot round the obstacle through a waypoint on the left or on
-the right (chosen at random each episode, 50/50), then to the goal. Gaussian action noise and a
+``TwoRoutesExpert`` drives the point robot towards the obstacle, then round it through a waypoint on
+the left or on the right (chosen at random each episode, 50/50), then to the goal. Gaussian action noise and a
 random waypoint offset make the demonstrations look like a person's: not two identical lines, but
 two clouds of paths. It reads only the observation, so it works on shifted variants of the task.
 
@@ -35,12 +35,12 @@ class TwoRoutesExpert:
 
     route: str = "random"
     noise: float = 0.1
-    gain: float = 6.0
+    gain: float = 10.0
     clearance: float = 0.1
-    obstacle_half: tuple[float, float] = (0.16, 0.06)
+    obstacle_half: tuple[float, float] = (0.16, 0.11)  # half width; depth below the reference point
     _side: float = field(default=1.0, init=False, repr=False)
     _jitter: np.ndarray = field(default_factory=lambda: np.zeros(2), init=False, repr=False)
-    _passed: bool = field(default=False, init=False, repr=False)
+    _phase: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.route not in ("left", "right", "random"):
@@ -55,7 +55,7 @@ class TwoRoutesExpert:
         else:
             self._side = -1.0 if self.route == "left" else 1.0
         self._jitter = np.clip(rng.normal(0.0, 0.03, size=2), -0.05, 0.05) * np.array([1.0, 0.4])
-        self._passed = False
+        self._phase = 0
 
     @property
     def side(self) -> str:
@@ -67,11 +67,20 @@ class TwoRoutesExpert:
         pos, to_goal, to_obst = obs[:2], obs[4:6], obs[6:8]
         goal, obst = pos + to_goal, pos + to_obst
         half_w, half_h = self.obstacle_half
-        waypoint = obst + np.array([self._side * (half_w + self.clearance), 0.04]) + self._jitter
-        # Head for the waypoint (just above the obstacle's centre line, beside it), then the goal.
-        if pos[1] > obst[1] and abs(pos[0] - obst[0]) > half_w:
-            self._passed = True
-        target = goal if self._passed else waypoint
+        # Waypoints, as a person would drive: straight towards the obstacle, then (the decision)
+        # sideways on the chosen side, up beside the obstacle, then to the goal. The decision is taken
+        # at the same place for both routes, so the demonstrations are bimodal exactly there.
+        split = obst + np.array([self._jitter[0], -half_h - 0.09])
+        side_x = self._side * (half_w + self.clearance) + self._jitter[0]
+        aside = obst + np.array([side_x, -half_h - 0.09 + self._jitter[1]])
+        beside = obst + np.array([side_x, 0.04 + self._jitter[1]])
+        if self._phase == 0 and pos[1] > split[1] - 0.02:
+            self._phase = 1
+        if self._phase == 1 and abs(pos[0] - obst[0]) > half_w + 0.04:
+            self._phase = 2
+        if self._phase == 2 and pos[1] > obst[1] and abs(pos[0] - obst[0]) > half_w:
+            self._phase = 3
+        target = (split, aside, beside, goal)[self._phase]
         action = self.gain * (target - pos)
         norm = np.linalg.norm(action)
         if norm > 1.0:  # keep the direction, cap the speed

@@ -5,13 +5,14 @@ Top view (metres)::
         +-----------------------------+  y = +0.5
         |            (G)              |  goal, radius 0.05, at (0, 0.35)
         |                             |
-        |  left    [#########]  right |  obstacle, 0.32 x 0.12, at (0, 0)
-        |  route                route |
+        |  left    [#########]  right |  obstacle: a cup 0.32 wide, 0.18 tall,
+        |  route   [#]     [#]  route |  open downwards, around (0, 0)
+        |                             |
         |             (o)             |  robot starts near (0, -0.35)
         +-----------------------------+  y = -0.5
 
-A point robot (a sphere on two slide joints) is driven by velocity servos. Going straight up hits
-the obstacle; going round it on the left or on the right is equally good. Demonstrations that use
+A point robot (a sphere on two slide joints) is driven by velocity servos. Going straight up drives
+into the cup's pocket, a trap; going round it on the left or on the right is equally good. Demonstrations that use
 both routes are therefore *bimodal*: a Gaussian policy fitted to them predicts the average action
 (straight up, into the obstacle), a diffusion policy keeps both modes.
 
@@ -75,7 +76,6 @@ class TwoRoutesEnv(MujocoEnv):
         # Move goal marker and obstacle to where this instance wants them.
         self.model.site("goal").pos[:2] = self.goal
         self.model.body("obstacle").pos[:2] = self.obstacle
-        self.obstacle_half = self.model.geom("obstacle").size[:2].copy()
         self._route = "none"
         self._prev_dist = 0.0
 

@@ -63,16 +63,18 @@ def learning_curves(
     return fig
 
 
-def _two_routes_shapes(obstacle=(0.0, 0.0), half=(0.16, 0.06), goal=(0.0, 0.35), goal_radius=0.05) -> list[dict]:
+def _two_routes_shapes(obstacle=(0.0, 0.0), goal=(0.0, 0.35), goal_radius=0.05) -> list[dict]:
+    """Walls, the cup-shaped obstacle (three boxes, as in two_routes.xml) and the goal."""
     ox, oy = obstacle
     gx, gy = goal
-    return [
-        dict(type="rect", x0=-0.5, y0=-0.5, x1=0.5, y1=0.5, line=dict(color="#555", width=2)),
-        dict(type="rect", x0=ox - half[0], y0=oy - half[1], x1=ox + half[0], y1=oy + half[1],
-             fillcolor="rgba(204,77,64,0.8)", line=dict(width=0)),
-        dict(type="circle", x0=gx - goal_radius, y0=gy - goal_radius, x1=gx + goal_radius, y1=gy + goal_radius,
-             fillcolor="rgba(51,191,89,0.5)", line=dict(width=0)),
-    ]
+    boxes = [((0.0, 0.04), (0.16, 0.03)), ((-0.13, -0.05), (0.03, 0.06)), ((0.13, -0.05), (0.03, 0.06))]
+    shapes = [dict(type="rect", x0=-0.5, y0=-0.5, x1=0.5, y1=0.5, line=dict(color="#555", width=2))]
+    for (cx, cy), (hx, hy) in boxes:
+        shapes.append(dict(type="rect", x0=ox + cx - hx, y0=oy + cy - hy, x1=ox + cx + hx, y1=oy + cy + hy,
+                           fillcolor="rgba(204,77,64,0.8)", line=dict(width=0)))
+    shapes.append(dict(type="circle", x0=gx - goal_radius, y0=gy - goal_radius, x1=gx + goal_radius,
+                       y1=gy + goal_radius, fillcolor="rgba(51,191,89,0.5)", line=dict(width=0)))
+    return shapes
 
 
 def trajectories_figure(
