@@ -8,8 +8,8 @@ Both networks have the same signature::
 with B the batch size, H the chunk length (horizon), A the action dimension and C the size of the
 conditioning vector (the flattened, normalised observation history).
 
-- ``MLPDenoiser`` flattens the chunk and concatenates it with the timestep embedding and the
-  observation features: tiny and fast, good for low-dimensional tasks.
+- ``MLPDenoiser`` flattens the chunk and runs a residual MLP whose blocks are modulated by FiLM
+  (a per-feature scale and shift computed from [timestep embedding, cond]): fast on a CPU.
 - ``UNet1DDenoiser`` convolves over time (the H axis) with a small 1-D U-Net whose residual blocks
   are modulated by FiLM (a per-channel scale and shift computed from [timestep embedding, cond]).
 """
@@ -46,13 +46,24 @@ def _time_mlp(dim: int) -> nn.Sequential:
 
 
 class MLPDenoiser(nn.Module):
-    """An MLP over the flattened chunk: [x (H*A), time embedding (E), cond (C)] -> (H*A).
+    """A residual MLP over the flattened chunk, FiLM-conditioned on [time embedding, cond].
+
+    ::
+
+        h = Linear([x (H*A), cond (C)])                              (B, hidden)
+        n_layers times:  h = h + (1 + scale) * Linear(Mish(h)) + shift,
+                         (scale, shift) = Linear([time embedding (E), cond (C)])
+        out = Linear(Mish(h))                                        (B, H*A)
+
+    FiLM (a per-feature scale and shift computed from the condition) lets the timestep steer
+    every layer; with plain concatenation at the input the network sits on a long loss plateau
+    before it learns to use the timestep.
 
     :param action_dim: A.
     :param horizon: H.
     :param cond_dim: C.
     :param hidden_dim: width of the hidden layers.
-    :param n_layers: number of hidden layers.
+    :param n_layers: number of residual blocks.
     :param time_embed_dim: E.
     """
 
@@ -68,20 +79,21 @@ class MLPDenoiser(nn.Module):
         super().__init__()
         self.action_dim, self.horizon = action_dim, horizon
         self.time_mlp = _time_mlp(time_embed_dim)
-        layers: list[nn.Module] = []
-        in_dim = horizon * action_dim + time_embed_dim + cond_dim
-        for _ in range(n_layers):
-            layers += [nn.Linear(in_dim, hidden_dim), nn.Mish()]
-            in_dim = hidden_dim
-        layers.append(nn.Linear(in_dim, horizon * action_dim))
-        self.net = nn.Sequential(*layers)
+        self.inp = nn.Linear(horizon * action_dim + cond_dim, hidden_dim)
+        self.blocks = nn.ModuleList([nn.Sequential(nn.Mish(), nn.Linear(hidden_dim, hidden_dim)) for _ in range(n_layers)])
+        self.films = nn.ModuleList([nn.Linear(time_embed_dim + cond_dim, 2 * hidden_dim) for _ in range(n_layers)])
+        self.out = nn.Sequential(nn.Mish(), nn.Linear(hidden_dim, horizon * action_dim))
 
     def forward(self, noisy_actions: torch.Tensor, timesteps: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """(B, H, A), (B,), (B, C) -> (B, H, A)."""
         B, H, A = noisy_actions.shape
         x = noisy_actions.reshape(B, H * A)  # (B, H*A)
-        h = torch.cat([x, self.time_mlp(timesteps), cond], dim=-1)  # (B, H*A + E + C)
-        return self.net(h).reshape(B, H, A)  # (B, H*A) -> (B, H, A)
+        c = torch.cat([self.time_mlp(timesteps), cond], dim=-1)  # (B, E + C)
+        h = self.inp(torch.cat([x, cond], dim=-1))  # (B, hidden)
+        for block, film in zip(self.blocks, self.films):
+            scale, shift = film(c).chunk(2, dim=-1)  # (B, 2*hidden) -> 2 x (B, hidden)
+            h = h + (1 + scale) * block(h) + shift  # (B, hidden)
+        return self.out(h).reshape(B, H, A)  # (B, H*A) -> (B, H, A)
 
 
 class Conv1dBlock(nn.Module):

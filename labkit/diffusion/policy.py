@@ -173,7 +173,7 @@ class DiffusionPolicyConfig(ChunkConfig):
     mlp_hidden_dim: int = 256
     """MLP denoiser width."""
     mlp_n_layers: int = 3
-    """MLP denoiser depth (hidden layers)."""
+    """MLP denoiser depth (residual blocks)."""
     unet_channels: tuple[int, ...] = (64, 128)
     """U-Net channels per level; horizon must be divisible by 2 ** (levels - 1)."""
     unet_kernel_size: int = 5
