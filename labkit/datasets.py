@@ -42,11 +42,25 @@ def _two_routes_demos(path: Path) -> None:
     save_dataset(ds, path)
 
 
+def _two_routes_mixed(path: Path) -> None:
+    from labkit.data import save_dataset
+    from labkit.finetune.mixed import collect_mixed_dataset
+
+    ds = collect_mixed_dataset(seed=0, created_with=SHIPPED["two_routes_mixed"].command)
+    save_dataset(ds, path)
+
+
 SHIPPED: dict[str, Shipped] = {
     "two_routes_demos": Shipped(
         "two_routes_demos.npz", "labkit/TwoRoutes-v0",
         "200 scripted-expert episodes on TwoRoutes, both routes (~50/50), 100% success",
         _two_routes_demos,
+    ),
+    "two_routes_mixed": Shipped(
+        "two_routes_mixed.npz", "labkit/TwoRoutes-v0",
+        "mixed quality for offline RL: 100 expert, 100 noisy-expert (noise 1.0), 150 failing (straight into the cup) "
+        "episodes with rewards; episode field 'quality'",
+        _two_routes_mixed,
     ),
 }
 
