@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["EvalResult", "evaluate", "rollout_frames", "as_policy_fn"]
+__all__ = ["EvalResult", "evaluate", "rollout_frames", "as_policy_fn", "measure_latency"]
 
 
 @dataclass
@@ -288,3 +288,24 @@ def evaluate(
 def rollout_frames(policy: Any, env: str | Callable[[], gym.Env], seed: int = 0, **kwargs) -> list[np.ndarray]:
     """Frames ``(H, W, 3)`` of one episode: ``evaluate(..., n_episodes=1, record_episodes=1)``."""
     return evaluate(policy, env, 1, seed=seed, record_episodes=1, progress=False, **kwargs).frames[0]
+
+
+def measure_latency(policy: Any, obs_dim: int, *, calls: int = 50, warmup: int = 5, **kwargs) -> float:
+    """Median wall time in milliseconds of one ``predict_action`` call at batch 1.
+
+    One call returns a chunk of ``config.n_action_steps`` actions; divide by that for the cost per
+    executed action. ``kwargs`` go to ``predict_action`` (``sampler=``, ``num_inference_steps=`` ...).
+    """
+    import statistics
+    import time
+
+    obs = torch.zeros(1, policy.config.n_obs_steps, obs_dim)  # (1, To, obs_dim)
+    gen = torch.Generator().manual_seed(0)
+    times = []
+    with torch.no_grad():
+        for i in range(warmup + calls):
+            t0 = time.perf_counter()
+            policy.predict_action(obs, generator=gen, **kwargs)
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+    return 1000.0 * statistics.median(times)

@@ -61,7 +61,7 @@ def test_learning_curves_band_and_trajectories():
     np.testing.assert_allclose(mean.y, [0, 2, 3])
     trajs = [np.random.rand(10, 8), np.random.rand(12, 8)]
     fig = trajectories_figure(trajs, ["left", "right"])
-    assert len(fig.data) == 2 and len(fig.layout.shapes) == 3
+    assert len(fig.data) == 2 and len(fig.layout.shapes) == 5  # walls, three cup boxes, goal
     with pytest.raises(ValueError, match="one label per trajectory"):
         trajectories_figure(trajs, ["left"])
     assert isinstance(route_bar({"a": {"left": 1, "right": 2}}), go.Figure)

@@ -37,6 +37,7 @@ class TwoRoutesExpert:
     noise: float = 0.1
     gain: float = 10.0
     clearance: float = 0.1
+    rise: float = 0.0
     obstacle_half: tuple[float, float] = (0.16, 0.11)  # half width; depth below the reference point
     _side: float = field(default=1.0, init=False, repr=False)
     _jitter: np.ndarray = field(default_factory=lambda: np.zeros(2), init=False, repr=False)
@@ -54,7 +55,8 @@ class TwoRoutesExpert:
             self._side = -1.0 if rng.random() < 0.5 else 1.0
         else:
             self._side = -1.0 if self.route == "left" else 1.0
-        self._jitter = np.clip(rng.normal(0.0, 0.03, size=2), -0.05, 0.05) * np.array([1.0, 0.4])
+        # Only the height of the sideways leg varies: the decision point stays on the centre line.
+        self._jitter = np.clip(rng.normal(0.0, 0.03, size=2), -0.05, 0.05) * np.array([0.0, 0.4])
         self._phase = 0
 
     @property
@@ -72,7 +74,7 @@ class TwoRoutesExpert:
         # at the same place for both routes, so the demonstrations are bimodal exactly there.
         split = obst + np.array([self._jitter[0], -half_h - 0.09])
         side_x = self._side * (half_w + self.clearance) + self._jitter[0]
-        aside = obst + np.array([side_x, -half_h - 0.09 + self._jitter[1]])
+        aside = obst + np.array([side_x, -half_h - 0.09 + self.rise + self._jitter[1]])
         beside = obst + np.array([side_x, 0.04 + self._jitter[1]])
         if self._phase == 0 and pos[1] > split[1] - 0.02:
             self._phase = 1

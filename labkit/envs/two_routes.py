@@ -24,7 +24,9 @@ both routes are therefore *bimodal*: a Gaussian policy fitted to them predicts t
 - ``info["route"]``: ``"left"`` / ``"right"`` once the robot has passed the obstacle's height,
   ``"none"`` before.
 
-``goal`` and ``obstacle`` are constructor arguments, so a shifted variant is one keyword away.
+The start is on the centre line, with a little noise along it (``start_noise=(0, 0.02)`` m): nothing
+observable tells left from right, so the choice of route is the demonstrator's alone.
+``goal``, ``obstacle`` and ``start_noise`` are constructor arguments, so a variant is one keyword away.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class TwoRoutesEnv(MujocoEnv):
         goal: tuple[float, float] = (0.0, 0.35),
         obstacle: tuple[float, float] = (0.0, 0.0),
         start: tuple[float, float] = (0.0, -0.35),
-        start_noise: float = 0.05,
+        start_noise: tuple[float, float] = (0.0, 0.02),
         goal_radius: float = 0.05,
         max_speed: float = 0.5,
         render_mode: str | None = None,
@@ -58,7 +60,7 @@ class TwoRoutesEnv(MujocoEnv):
         self.goal = np.asarray(goal, dtype=np.float64)
         self.obstacle = np.asarray(obstacle, dtype=np.float64)
         self.start = np.asarray(start, dtype=np.float64)
-        self.start_noise = float(start_noise)
+        self.start_noise = np.broadcast_to(np.asarray(start_noise, dtype=np.float64), (2,)).copy()
         self.goal_radius = float(goal_radius)
         self.max_speed = float(max_speed)
         obs_space = spaces.Box(-np.inf, np.inf, shape=(8,), dtype=np.float32)
@@ -99,7 +101,7 @@ class TwoRoutesEnv(MujocoEnv):
 
     # --- gymnasium API ---------------------------------------------------------------------
     def reset_model(self) -> np.ndarray:
-        noise = self.np_random.uniform(-1.0, 1.0, size=2) * np.array([self.start_noise, self.start_noise / 2])
+        noise = self.np_random.uniform(-1.0, 1.0, size=2) * self.start_noise  # (2,)
         qpos = self.start + noise
         self.set_state(qpos, np.zeros(2))
         self._route = "none"

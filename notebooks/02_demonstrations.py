@@ -1,0 +1,180 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Demonstrations: the data generative policies learn from
+#
+# **Place on the map:** the data behind *B. RL for generative policies* (pre-training by imitation)
+# and behind every diffusion *prior* in *A. Generative tools for RL*.
+#
+# **Goals.** (1) Record demonstrations from a scripted expert and from a trained SB3 agent into a
+# validated, hashed dataset. (2) *See* that the scripted demonstrations are bimodal. (3) Show that
+# averaging the two modes - what a mean-squared-error or Gaussian policy does - drives into the obstacle.
+#
+# **Prerequisites.** Notebooks 00 (the TwoRoutes task) and 01 (training PPO).
+#
+# **Time.** About a minute on a 2-core laptop; `LABKIT_SMOKE=1` runs it in seconds.
+
+# %%
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+
+import labkit
+from labkit.data import DatasetError, collect_episodes, load_dataset, save_dataset, sb3_expert
+from labkit.envs import make
+from labkit.envs.experts import TwoRoutesExpert
+from labkit.evaluate import evaluate
+from labkit.viz import trajectories_figure
+
+SMOKE = labkit.smoke_mode()
+N_DEMOS = 8 if SMOKE else 100
+workdir = Path(tempfile.mkdtemp(prefix="labkit02_"))
+
+# %% [markdown]
+# ## 1. A scripted expert writes a dataset
+# `collect_episodes` resets episode *i* with seed `seed + i`, calls the expert, and records
+# observations, actions, rewards, terminations, truncations and, per episode, `success` and `route`
+# from the env's `info`. The metadata names the env, the expert, the seed and the command that remakes it.
+
+# %%
+env = make("labkit/TwoRoutes-v0")
+demos = collect_episodes(env, TwoRoutesExpert(noise=0.1), n_episodes=N_DEMOS, seed=0,
+                         expert_name="TwoRoutesExpert(noise=0.1)", created_with="notebook 02")
+print(demos)
+demos.summary()
+
+# %%
+episodes = list(demos)
+trajectories_figure([np.vstack([e["observations"], e["final_observation"][None]]) for e in episodes],
+                    [str(e["route"]) for e in episodes],
+                    title=f"{len(episodes)} scripted demonstrations, coloured by route")
+
+# %% [markdown]
+# ## 2. The actions are bimodal where the routes split
+# Take every step where the robot was just below the obstacle, near the middle. Which way did the
+# expert push? A polar histogram of the action directions (90 degrees = straight up):
+
+# %%
+from labkit.analysis import NearestNeighbourMeanPolicy, action_directions
+
+angles = action_directions(demos.observations, demos.actions, x_range=(-0.06, 0.06), y_range=(-0.3, -0.1))
+mean_angle = np.degrees(np.arctan2(np.sin(np.radians(angles)).mean(), np.cos(np.radians(angles)).mean()))
+counts, edges = np.histogram(angles, bins=36, range=(-180, 180))
+fig = go.Figure(go.Barpolar(r=counts, theta=(edges[:-1] + edges[1:]) / 2, marker_color="#1f77b4", name="demonstrated"))
+fig.add_trace(go.Scatterpolar(r=[0, counts.max()], theta=[mean_angle, mean_angle], mode="lines",
+                              line=dict(color="#d62728", width=4), name=f"mean action ({mean_angle:.0f} deg)"))
+fig.update_layout(title=f"Action directions below the obstacle ({len(angles)} steps)", height=420,
+                  polar=dict(angularaxis=dict(rotation=0, direction="counterclockwise")))
+fig
+
+# %% [markdown]
+# Two lobes, up-left and up-right; their mean (red) points nearly straight up, into the obstacle.
+#
+# ## 3. What the average does
+# `NearestNeighbourMeanPolicy` acts with the mean of the demonstrated actions near the current
+# position: the answer any regression to the mean converges to. Run it:
+
+# %%
+average = NearestNeighbourMeanPolicy(demos.observations, demos.actions, k=min(50, demos.n_steps))
+avg_res = evaluate(average, "labkit/TwoRoutes-v0", n_episodes=4 if SMOKE else 20, seed=100, progress=False)
+exp_res = evaluate(TwoRoutesExpert(), "labkit/TwoRoutes-v0", n_episodes=4 if SMOKE else 20, seed=100, progress=False)
+print(f"expert success {exp_res.success_rate:.0%}; averaged-action policy success {avg_res.success_rate:.0%}")
+trajectories_figure(avg_res.trajectories, ["averaged policy"] * len(avg_res.trajectories),
+                    title="The averaged policy drives into the obstacle and stays there")
+
+# %% [markdown]
+# Notebook 03 fits a Gaussian policy and a diffusion policy to these demonstrations: the first
+# inherits this failure, the second keeps both modes.
+#
+# ## 4. An RL agent as the expert
+# Any trained SB3 model is an expert too (`sb3_expert`), for any gymnasium task. Train PPO briefly
+# (as in notebook 01) and record it:
+
+# %%
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+
+from labkit.callbacks import learn
+
+torch.set_num_threads(1)
+ppo = PPO("MlpPolicy", make_vec_env(lambda: make("labkit/TwoRoutes-v0"), n_envs=4, seed=0),
+          n_steps=256, batch_size=256, n_epochs=5, learning_rate=1e-3, gamma=0.98, seed=0, verbose=0)
+learn(ppo, 1_024 if SMOKE else 40_000)
+rl_demos = collect_episodes(make("labkit/TwoRoutes-v0"), sb3_expert(ppo), n_episodes=N_DEMOS, seed=0,
+                            expert_name="sb3:PPO", created_with="notebook 02")
+print("scripted:", demos.summary()["route_counts"], "| PPO expert:", rl_demos.summary()["route_counts"],
+      f"(success {rl_demos.summary()['success_rate']:.0%})")
+
+# %% [markdown]
+# The RL expert uses one route (when it succeeds at all): its demonstrations are *unimodal*. Scripted
+# experts and people give you both.
+#
+# ## 5. Saving, loading, and what happens to a damaged file
+# `save_dataset` writes a temporary file and renames it over the target, so an interrupted save never
+# leaves half a file. `load_dataset` checks the schema, shapes, env id and a content hash.
+
+# %%
+path = save_dataset(demos, workdir / "my_demos.npz")
+again = load_dataset(path, expected_env_id="labkit/TwoRoutes-v0")
+print(f"saved {path.stat().st_size / 1024:.0f} KiB; hash {again.content_hash[:16]}... equal: {again == demos}")
+
+damaged = workdir / "damaged.npz"
+damaged.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+for attempt in [lambda: load_dataset(damaged), lambda: load_dataset(path, expected_env_id="InvertedPendulum-v5")]:
+    try:
+        attempt()
+    except DatasetError as err:
+        print("DatasetError:", err)
+
+# %% [markdown]
+# ## 6. The dataset that ships with the kit
+# `data/two_routes_demos.npz` holds 200 scripted episodes; `data/README.md` gives its hash and the
+# command that remakes it. Notebook 03 trains on it.
+
+# %%
+from labkit.datasets import load_demos
+
+shipped = load_demos("two_routes_demos")
+shipped.summary()
+
+# %% [markdown]
+# With Minari installed (`pip install "minari[create]"`), `labkit.data.to_minari(ds, "labkit/two-routes/expert-v0")`
+# and `from_minari(...)` convert both ways; labkit does not require it.
+#
+# ## Summary
+# * A dataset is episodes plus metadata (env, expert, seed, version, remake command) and a hash;
+#   saves are atomic, loads are validated.
+# * Scripted demonstrations of TwoRoutes are bimodal; their average action points into the obstacle.
+# * An RL expert is typically unimodal: it found one solution.
+#
+# ## Exercises
+# 1. Record 50 episodes with `TwoRoutesExpert(route="left")` and 50 with `route="right"`, join them
+#    with `labkit.data.concat_datasets`, and check that the route counts are 50/50.
+# 2. Raise the expert's `noise` to 0.4. How does the success rate change? Why might noisier
+#    demonstrations still be useful for learning?
+
+# %%
+from labkit.checks import check_true
+from labkit.data import concat_datasets
+
+n = 3 if SMOKE else 50
+left = collect_episodes(make("labkit/TwoRoutes-v0"), TwoRoutesExpert(route="left"), n, seed=1000,
+                        expert_name="left", progress=False)
+right = collect_episodes(make("labkit/TwoRoutes-v0"), TwoRoutesExpert(route="right"), n, seed=2000,
+                         expert_name="right", progress=False)
+both = concat_datasets([left, right])
+check_true(both.summary()["route_counts"] == {"left": n, "right": n}, f"route counts {both.summary()['route_counts']}")
