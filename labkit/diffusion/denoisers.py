@@ -81,18 +81,31 @@ class MLPDenoiser(nn.Module):
         self.time_mlp = _time_mlp(time_embed_dim)
         self.inp = nn.Linear(horizon * action_dim + cond_dim, hidden_dim)
         self.blocks = nn.ModuleList([nn.Sequential(nn.Mish(), nn.Linear(hidden_dim, hidden_dim)) for _ in range(n_layers)])
-        self.films = nn.ModuleList([nn.Linear(time_embed_dim + cond_dim, 2 * hidden_dim) for _ in range(n_layers)])
+        self.film = nn.Linear(time_embed_dim + cond_dim, 2 * hidden_dim * n_layers)  # all blocks' FiLM at once
         self.out = nn.Sequential(nn.Mish(), nn.Linear(hidden_dim, horizon * action_dim))
 
-    def forward(self, noisy_actions: torch.Tensor, timesteps: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """(B, H, A), (B,), (B, C) -> (B, H, A)."""
+    def forward(
+        self,
+        noisy_actions: torch.Tensor,
+        timesteps: torch.Tensor,
+        cond: torch.Tensor,
+        time_emb: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(B, H, A), (B,), (B, C) -> (B, H, A).
+
+        :param time_emb: optional precomputed ``self.time_mlp(timesteps)`` (B, E); sampling loops
+            compute it once for all steps.
+        """
         B, H, A = noisy_actions.shape
         x = noisy_actions.reshape(B, H * A)  # (B, H*A)
-        c = torch.cat([self.time_mlp(timesteps), cond], dim=-1)  # (B, E + C)
+        t_emb = self.time_mlp(timesteps) if time_emb is None else time_emb  # (B, E)
+        film = self.film(torch.cat([t_emb, cond], dim=-1))  # (B, 2 * hidden * n_layers)
+        gains, shifts = film.chunk(2, dim=-1)  # 2 x (B, hidden * n_layers)
+        gains = (gains + 1).chunk(len(self.blocks), dim=-1)  # n_layers x (B, hidden): 1 + scale
+        shifts = shifts.chunk(len(self.blocks), dim=-1)  # n_layers x (B, hidden)
         h = self.inp(torch.cat([x, cond], dim=-1))  # (B, hidden)
-        for block, film in zip(self.blocks, self.films):
-            scale, shift = film(c).chunk(2, dim=-1)  # (B, 2*hidden) -> 2 x (B, hidden)
-            h = h + (1 + scale) * block(h) + shift  # (B, hidden)
+        for block, gain, shift in zip(self.blocks, gains, shifts):
+            h = torch.addcmul(h + shift, gain, block(h))  # h + shift + (1 + scale) * block(h), (B, hidden)
         return self.out(h).reshape(B, H, A)  # (B, H*A) -> (B, H, A)
 
 
@@ -199,12 +212,22 @@ class UNet1DDenoiser(nn.Module):
             Conv1dBlock(channels[0], channels[0], kernel_size, n_groups), nn.Conv1d(channels[0], action_dim, 1)
         )
 
-    def forward(self, noisy_actions: torch.Tensor, timesteps: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """(B, H, A), (B,), (B, C) -> (B, H, A)."""
+    def forward(
+        self,
+        noisy_actions: torch.Tensor,
+        timesteps: torch.Tensor,
+        cond: torch.Tensor,
+        time_emb: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(B, H, A), (B,), (B, C) -> (B, H, A).
+
+        :param time_emb: optional precomputed ``self.time_mlp(timesteps)`` (B, E).
+        """
         H = noisy_actions.shape[1]
         if H % (2 ** (self.n_levels - 1)) != 0:
             raise ValueError(f"UNet1DDenoiser needs horizon divisible by {2 ** (self.n_levels - 1)}. Got {H}.")
-        c = torch.cat([self.time_mlp(timesteps), cond], dim=-1)  # (B, E + C)
+        t_emb = self.time_mlp(timesteps) if time_emb is None else time_emb  # (B, E)
+        c = torch.cat([t_emb, cond], dim=-1)  # (B, E + C)
         x = noisy_actions.transpose(1, 2)  # (B, H, A) -> (B, A, H): channels first for Conv1d
         skips = []
         for res1, res2, down in self.down:

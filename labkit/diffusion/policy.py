@@ -334,9 +334,12 @@ class DiffusionPolicy(ChunkPolicy):
                     f"Got {tuple(noise.shape)}."
                 )
         chain = [x] if return_chain else None
-        for k, t in enumerate(sched.timesteps.tolist()):
-            t_batch = torch.full((B,), t, dtype=torch.long, device=self.device)  # (B,)
-            model_output = self.denoiser(x, t_batch, cond)  # (B, H, A)
+        timesteps = sched.timesteps.to(self.device)  # (K,)
+        t_embs = self.denoiser.time_mlp(timesteps)  # (K, E): embed every step's timestep at once
+        for k, t in enumerate(timesteps.tolist()):
+            t_batch = timesteps[k].expand(B)  # (B,)
+            t_emb = t_embs[k].expand(B, -1)  # (E,) -> (B, E)
+            model_output = self.denoiser(x, t_batch, cond, time_emb=t_emb)  # (B, H, A)
             z = step_noise[k] if step_noise is not None else None
             x = sched.step(model_output, t, x, generator=generator, noise=z, eta=eta).prev_sample  # (B, H, A)
             if chain is not None:

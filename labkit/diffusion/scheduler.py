@@ -174,7 +174,7 @@ class _Scheduler:
         if self.prediction_type == "sample":
             return model_output
         a_t = self.alpha_bar(t)
-        return (sample - math.sqrt(1.0 - a_t) * model_output) / math.sqrt(a_t)
+        return torch.add(sample, model_output, alpha=-math.sqrt(1.0 - a_t)).mul_(1.0 / math.sqrt(a_t))
 
     def _clip(self, x0: torch.Tensor) -> torch.Tensor:
         return x0.clamp(-self.clip_sample_range, self.clip_sample_range) if self.clip_sample else x0
@@ -228,7 +228,7 @@ class DDPMScheduler(_Scheduler):
         x0 = self._clip(self._predict_x0(model_output, t, sample))
         coef_x0 = math.sqrt(a_s) * beta_ts / (1.0 - a_t)
         coef_xt = math.sqrt(a_t / a_s) * (1.0 - a_s) / (1.0 - a_t)
-        mean = coef_x0 * x0 + coef_xt * sample
+        mean = torch.add(coef_xt * sample, x0, alpha=coef_x0)  # coef_x0 * x0 + coef_xt * x_t
         var = (1.0 - a_s) / (1.0 - a_t) * beta_ts  # exactly 0 when s = -1
         prev, std = self._draw(mean, math.sqrt(max(var, 0.0)), generator, noise)
         return SchedulerOutput(prev_sample=prev, pred_original_sample=x0, mean=mean, std=std)
@@ -262,8 +262,11 @@ class DDIMScheduler(_Scheduler):
         s = self.previous_timestep(t)
         a_t, a_s = self.alpha_bar(t), self.alpha_bar(s)
         x0 = self._clip(self._predict_x0(model_output, t, sample))
-        eps = (sample - math.sqrt(a_t) * x0) / math.sqrt(1.0 - a_t)  # consistent with the clipped x0
         sigma = eta * math.sqrt((1.0 - a_s) / (1.0 - a_t) * (1.0 - a_t / a_s))
-        mean = math.sqrt(a_s) * x0 + math.sqrt(max(1.0 - a_s - sigma**2, 0.0)) * eps
+        # eps_hat = (x_t - sqrt(a_t) x0_hat) / sqrt(1 - a_t), consistent with the clipped x0_hat;
+        # mean = sqrt(a_s) x0_hat + c_eps eps_hat, written as c_x0 * x0_hat + c_xt * x_t:
+        c_eps = math.sqrt(max(1.0 - a_s - sigma**2, 0.0)) / math.sqrt(1.0 - a_t)
+        c_x0 = math.sqrt(a_s) - c_eps * math.sqrt(a_t)
+        mean = torch.add(c_eps * sample, x0, alpha=c_x0)
         prev, std = self._draw(mean, sigma, generator, noise)
         return SchedulerOutput(prev_sample=prev, pred_original_sample=x0, mean=mean, std=std)
