@@ -1,15 +1,15 @@
 """Small analyses of demonstrations: where actions point, and what "averaging" them does.
 
 ``action_directions`` shows that the demonstrations are bimodal where the routes split;
-``NearestNeighbourMeanPolicy`` acts with the *average* demonstrated action near the current state,
-which is what any regression to the mean (mean-squared-error BC, a unimodal Gaussian) converges to.
+``AverageOfExperts`` acts with the *average* of several experts' actions, the limit that a
+regression to the mean (mean-squared-error BC, a unimodal Gaussian) is pulled towards.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["action_directions", "NearestNeighbourMeanPolicy"]
+__all__ = ["action_directions", "AverageOfExperts"]
 
 
 def action_directions(observations: np.ndarray, actions: np.ndarray, x_range: tuple[float, float],
@@ -29,26 +29,22 @@ def action_directions(observations: np.ndarray, actions: np.ndarray, x_range: tu
     return np.degrees(np.arctan2(a[:, 1], a[:, 0]))
 
 
-class NearestNeighbourMeanPolicy:
-    """Act with the mean action of the ``k`` demonstrated states nearest to the current one.
+class AverageOfExperts:
+    """Act with the average of several experts' actions: the "mean of the modes".
 
-    A stand-in for any regression to the mean: where demonstrations split left and right, the mean
-    points between them. Distances use the observation columns ``dims`` (default: position).
-
-    :param observations: ``(N, obs_dim)`` demonstrated observations.
-    :param actions: ``(N, act_dim)`` the actions taken there.
+    ``AverageOfExperts(TwoRoutesExpert(route="left"), TwoRoutesExpert(route="right"))`` is what a
+    regression to the mean would do with perfect data: each expert alone succeeds, their average
+    stops where they disagree. Same callable protocol as the experts (``reset(rng)``, ``__call__``).
     """
 
-    def __init__(self, observations: np.ndarray, actions: np.ndarray, k: int = 50, dims: tuple[int, ...] = (0, 1)):
-        if len(observations) != len(actions):
-            raise ValueError(f"observations and actions differ in length: {len(observations)} vs {len(actions)}.")
-        if not 1 <= k <= len(observations):
-            raise ValueError(f"k must be in [1, {len(observations)}]. Got {k}.")
-        self.keys = np.asarray(observations)[:, list(dims)]  # (N, len(dims))
-        self.actions = np.asarray(actions, dtype=np.float32)  # (N, act_dim)
-        self.k, self.dims = k, list(dims)
+    def __init__(self, *experts):
+        if len(experts) < 2:
+            raise ValueError(f"need at least two experts to average. Got {len(experts)}.")
+        self.experts = experts
 
-    def __call__(self, obs: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        d = np.linalg.norm(self.keys - np.asarray(obs)[self.dims], axis=1)  # (N,)
-        nearest = np.argpartition(d, self.k - 1)[: self.k]
-        return self.actions[nearest].mean(axis=0)
+    def reset(self, rng: np.random.Generator) -> None:
+        for expert in self.experts:
+            expert.reset(rng)
+
+    def __call__(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return np.mean([expert(obs, rng) for expert in self.experts], axis=0).astype(np.float32)

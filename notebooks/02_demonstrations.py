@@ -64,13 +64,13 @@ trajectories_figure([np.vstack([e["observations"], e["final_observation"][None]]
 
 # %% [markdown]
 # ## 2. The actions are bimodal where the routes split
-# Take every step where the robot was just below the obstacle, near the middle. Which way did the
-# expert push? A polar histogram of the action directions (90 degrees = straight up):
+# Take every step where the robot was below the cup, on the centre line. Which way did the expert
+# push? A polar histogram of the action directions (90 degrees = straight up):
 
 # %%
-from labkit.analysis import NearestNeighbourMeanPolicy, action_directions
+from labkit.analysis import action_directions
 
-angles = action_directions(demos.observations, demos.actions, x_range=(-0.06, 0.06), y_range=(-0.3, -0.1))
+angles = action_directions(demos.observations, demos.actions, x_range=(-0.03, 0.03), y_range=(-0.3, -0.15))
 mean_angle = np.degrees(np.arctan2(np.sin(np.radians(angles)).mean(), np.cos(np.radians(angles)).mean()))
 counts, edges = np.histogram(angles, bins=36, range=(-180, 180))
 fig = go.Figure(go.Barpolar(r=counts, theta=(edges[:-1] + edges[1:]) / 2, marker_color="#1f77b4", name="demonstrated"))
@@ -81,23 +81,28 @@ fig.update_layout(title=f"Action directions below the obstacle ({len(angles)} st
 fig
 
 # %% [markdown]
-# Two lobes, up-left and up-right; their mean (red) points nearly straight up, into the obstacle.
+# Up (the approach), then left *or* right (the decision, taken on the centre line): the lobes are the
+# modes. Their mean (red) points straight up, into the cup.
 #
 # ## 3. What the average does
-# `NearestNeighbourMeanPolicy` acts with the mean of the demonstrated actions near the current
-# position: the answer any regression to the mean converges to. Run it:
+# Take the two experts - one always left, one always right - and act with the *average* of their
+# actions. Each alone succeeds every time. Their average:
 
 # %%
-average = NearestNeighbourMeanPolicy(demos.observations, demos.actions, k=min(50, demos.n_steps))
+from labkit.analysis import AverageOfExperts
+
+average = AverageOfExperts(TwoRoutesExpert(route="left"), TwoRoutesExpert(route="right"))
 avg_res = evaluate(average, "labkit/TwoRoutes-v0", n_episodes=4 if SMOKE else 20, seed=100, progress=False)
 exp_res = evaluate(TwoRoutesExpert(), "labkit/TwoRoutes-v0", n_episodes=4 if SMOKE else 20, seed=100, progress=False)
-print(f"expert success {exp_res.success_rate:.0%}; averaged-action policy success {avg_res.success_rate:.0%}")
-trajectories_figure(avg_res.trajectories, ["averaged policy"] * len(avg_res.trajectories),
-                    title="The averaged policy drives into the obstacle and stays there")
+print(f"expert success {exp_res.success_rate:.0%}; average-of-experts success {avg_res.success_rate:.0%}")
+trajectories_figure(avg_res.trajectories, ["average of left and right"] * len(avg_res.trajectories),
+                    title="The average of two good behaviours stops where they disagree")
 
 # %% [markdown]
-# Notebook 03 fits a Gaussian policy and a diffusion policy to these demonstrations: the first
-# inherits this failure, the second keeps both modes.
+# A learned Gaussian policy is not exactly this average: its mean is a smooth function of the state,
+# and small asymmetries in it break the tie one way or the other (so it favours one route, and
+# sometimes stalls). Notebook 03 fits a Gaussian policy and a diffusion policy to these
+# demonstrations and measures both effects.
 #
 # ## 4. An RL agent as the expert
 # Any trained SB3 model is an expert too (`sb3_expert`), for any gymnasium task. Train PPO briefly

@@ -86,3 +86,15 @@ def test_shifted_variant_moves_the_obstacle():
     obs_a, _ = a.reset(seed=0)
     obs_b, _ = b.reset(seed=0)
     assert obs_b[6] > obs_a[6]  # obstacle - x, seen in the observation
+
+
+def test_average_of_two_good_experts_fails():
+    from labkit.analysis import AverageOfExperts, action_directions
+
+    avg = AverageOfExperts(TwoRoutesExpert(route="left"), TwoRoutesExpert(route="right"))
+    assert evaluate(avg, "labkit/TwoRoutes-v0", n_episodes=4, seed=0, progress=False).success_rate == 0.0
+    with pytest.raises(ValueError, match="at least two"):
+        AverageOfExperts(TwoRoutesExpert())
+    obs = np.array([[0.0, -0.2] + [0.0] * 6, [0.0, -0.2] + [0.0] * 6, [0.3, 0.3] + [0.0] * 6])
+    acts = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_allclose(sorted(action_directions(obs, acts, (-0.1, 0.1), (-0.3, -0.1))), [0.0, 180.0])
