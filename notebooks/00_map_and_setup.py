@@ -91,7 +91,8 @@ widgets.VBox([picker, details])
 
 # %% [markdown]
 # ## 3. The task: `labkit/TwoRoutes-v0`
-# A point robot must reach the green goal behind the red obstacle. Going round on the left and on the
+# A point robot must reach the green goal behind the red cup-shaped obstacle (driving straight up ends
+# in its pocket). Going round on the left and on the
 # right are equally good, so demonstrations of this task are **bimodal**: that is what lets notebook 03
 # show why a diffusion policy beats a Gaussian one. Observation `(8,)`: position, velocity, goal and
 # obstacle relative to the robot. Action `(2,)`: desired velocity in [-1, 1].

@@ -50,8 +50,10 @@ print(f"smoke={SMOKE}: PPO {PPO_STEPS} steps x {len(SEEDS)} seeds")
 # %% [markdown]
 # ## 1. PPO on `labkit/TwoRoutes-v0`
 # PPO collects a batch of steps from several environments in parallel (`make_vec_env`), then takes a
-# few epochs of clipped policy-gradient steps on it. The reward is *progress* towards the goal
-# (`10 x` the decrease in distance) plus a bonus on arrival. `TrainingMonitor` shows the bar and
+# few epochs of clipped policy-gradient steps on it. The reward is *progress* along the shortest way
+# round the cup to the goal (`10 x` the decrease in that length; either side counts the same) plus a
+# bonus on arrival. Had it been plain distance to the goal, driving into the cup's pocket would pay,
+# and PPO gets stuck there: try it in the exercises. `TrainingMonitor` shows the bar and
 # evaluates the greedy policy every few thousand steps (success rate and return).
 
 # %%
@@ -129,7 +131,7 @@ show_videos({f"SAC on Reacher, episode {k}": reacher.frames[k] for k in range(2)
 # two worlds:
 #
 # * **02-03** record demonstrations and fit a *generative* policy (diffusion) that keeps both modes,
-#   where a Gaussian behaviour-cloning policy averages them into the obstacle;
+#   where a Gaussian behaviour-cloning policy averages them or collapses onto one;
 # * **07** plugs that generative prior into these same SB3 agents (residual RL, noise-space steering);
 # * **08 and 10** use RL to train and fine-tune the generative policy itself.
 #
@@ -140,7 +142,9 @@ show_videos({f"SAC on Reacher, episode {k}": reacher.frames[k] for k in range(2)
 # * An RL agent commits to one of several equally good solutions.
 #
 # ## Exercises
-# 1. Train PPO with `gamma=0.8`. Does it still get round the obstacle? (Check: success of your model.)
+# 1. Reward design matters. Write a `gymnasium.Wrapper` whose `step` replaces the reward by
+#    `10 * (previous info["distance"] - info["distance"])` (plain distance to the goal) and train PPO
+#    on it as above. Where do the agents end up? (Check: their success and `trajectories_figure`.)
 # 2. Run the evaluation on `labkit/TwoRoutesShifted-v0` with the agents trained above. Do they
 #    generalise to a moved obstacle? Which seeds fail, and why might that depend on their route?
 

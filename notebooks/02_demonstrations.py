@@ -19,7 +19,7 @@
 #
 # **Goals.** (1) Record demonstrations from a scripted expert and from a trained SB3 agent into a
 # validated, hashed dataset. (2) *See* that the scripted demonstrations are bimodal. (3) Show that
-# averaging the two modes - what a mean-squared-error or Gaussian policy does - drives into the obstacle.
+# averaging the two modes - what a mean-squared-error or Gaussian policy is pulled towards - fails.
 #
 # **Prerequisites.** Notebooks 00 (the TwoRoutes task) and 01 (training PPO).
 #
@@ -163,7 +163,7 @@ shipped.summary()
 # ## Summary
 # * A dataset is episodes plus metadata (env, expert, seed, version, remake command) and a hash;
 #   saves are atomic, loads are validated.
-# * Scripted demonstrations of TwoRoutes are bimodal; their average action points into the obstacle.
+# * Scripted demonstrations of TwoRoutes are bimodal; the average of the two experts stalls at the split.
 # * An RL expert is typically unimodal: it found one solution.
 #
 # ## Exercises

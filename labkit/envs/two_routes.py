@@ -18,7 +18,9 @@ both routes are therefore *bimodal*: a Gaussian policy fitted to them predicts t
 
 - action ``(2,)`` in [-1, 1]: desired velocity, scaled by ``max_speed`` (0.5 m/s);
 - observation ``(8,)`` float32: ``[x, y, vx, vy, goal_x - x, goal_y - y, obst_x - x, obst_y - y]``;
-- reward: ``10 * (d_prev - d) - 0.01`` per step plus ``5`` on success (``d`` = distance to goal);
+- reward: ``10 * (L_prev - L) - 0.01`` per step plus ``5`` on success, where ``L`` is the length of the
+  shortest way round the cup to the goal (:meth:`TwoRoutesEnv.path_length`): progress on either route
+  pays the same, and the cup's pocket is not a shortcut;
 - terminated when the robot is within ``goal_radius`` of the goal (``info["is_success"] = True``);
   truncated after 100 steps (5 s at 20 Hz) by the registered ``TimeLimit``;
 - ``info["route"]``: ``"left"`` / ``"right"`` once the robot has passed the obstacle's height,
@@ -79,7 +81,7 @@ class TwoRoutesEnv(MujocoEnv):
         self.model.site("goal").pos[:2] = self.goal
         self.model.body("obstacle").pos[:2] = self.obstacle
         self._route = "none"
-        self._prev_dist = 0.0
+        self._prev_path = 0.0
 
     # --- helpers -------------------------------------------------------------------------
     @property
@@ -94,6 +96,37 @@ class TwoRoutesEnv(MujocoEnv):
     def _distance(self) -> float:
         return float(np.linalg.norm(self.goal - self.data.qpos[:2]))
 
+    def path_length(self, pos: np.ndarray) -> float:
+        """Length of the shortest way from ``pos`` round the cup (either side) to the goal.
+
+        Piecewise: above the cup, straight to the goal; beside it, via the top corner on that side;
+        below it, via the nearer bottom corner then the top corner; inside the pocket, out of the
+        mouth first. The reward is progress along this length, so both routes pay the same and driving
+        into the pocket pays nothing.
+        """
+        margin = 0.03  # robot radius plus a little clearance
+        ox, oy = self.obstacle
+        half_w, top, bottom = 0.16 + margin, oy + 0.07 + margin, oy - 0.11 - margin
+        g = self.goal
+
+        def dist(a, b):
+            return float(np.hypot(a[0] - b[0], a[1] - b[1]))
+
+        def from_corner(side: float) -> float:  # bottom corner -> top corner -> goal
+            low, up = (ox + side * half_w, bottom), (ox + side * half_w, top)
+            return dist(low, up) + dist(up, g)
+
+        x, y = pos
+        if y >= top:
+            return dist(pos, g)
+        if abs(x - ox) >= half_w:
+            up = (ox + np.sign(x - ox) * half_w, top)
+            return dist(pos, up) + dist(up, g)
+        if y <= bottom:
+            return min(dist(pos, (ox + s * half_w, bottom)) + from_corner(s) for s in (-1.0, 1.0))
+        mouth = (ox, bottom)
+        return dist(pos, mouth) + min(dist(mouth, (ox + s * half_w, bottom)) + from_corner(s) for s in (-1.0, 1.0))
+
     def _update_route(self) -> None:
         x, y = self.data.qpos[:2]
         if self._route == "none" and y > self.obstacle[1]:
@@ -105,7 +138,7 @@ class TwoRoutesEnv(MujocoEnv):
         qpos = self.start + noise
         self.set_state(qpos, np.zeros(2))
         self._route = "none"
-        self._prev_dist = self._distance()
+        self._prev_path = self.path_length(self.data.qpos[:2])
         return self._get_obs()
 
     def step(self, action):
@@ -117,8 +150,9 @@ class TwoRoutesEnv(MujocoEnv):
         self._update_route()
         dist = self._distance()
         success = dist < self.goal_radius
-        reward = 10.0 * (self._prev_dist - dist) - 0.01 + (5.0 if success else 0.0)
-        self._prev_dist = dist
+        path = self.path_length(self.data.qpos[:2])
+        reward = 10.0 * (self._prev_path - path) - 0.01 + (5.0 if success else 0.0)
+        self._prev_path = path
         info = {"is_success": bool(success), "route": self._route, "distance": dist}
         return self._get_obs(), float(reward), bool(success), False, info
 
