@@ -167,6 +167,20 @@ def as_policy_fn(policy: Any, deterministic: bool = True) -> Callable[[np.ndarra
     return fn
 
 
+def _check_dims(policy: Any, env: gym.Env, env_name: Any) -> None:
+    """A labkit policy must fit the env's observation and action sizes: say so before rolling out."""
+    cfg = getattr(policy, "config", None)
+    if cfg is None or not hasattr(cfg, "obs_dim"):
+        return
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    if (cfg.obs_dim, cfg.action_dim) != (obs_dim, act_dim):
+        raise ValueError(
+            f"the policy expects observations of size {cfg.obs_dim} and actions of size {cfg.action_dim}, but "
+            f"{env_name if isinstance(env_name, str) else env.spec.id if env.spec else 'the env'} has {obs_dim} and "
+            f"{act_dim}: evaluate it on the task it was trained for (policy.env_id = {getattr(policy, 'env_id', '?')!r})."
+        )
+
+
 def _make_envs(env: str | Callable[[], gym.Env], n: int, render: bool) -> list[gym.Env]:
     from labkit.envs import make
 
@@ -211,6 +225,7 @@ def evaluate(
     envs = _make_envs(env, batch, render=record_episodes > 0)
     if record_episodes > 0 and envs[0].render_mode != "rgb_array":
         envs[0] = _make_envs(env, 1, render=True)[0] if isinstance(env, str) else envs[0]
+    _check_dims(policy, envs[0], env)
     runner = _Runner(policy, batch, rng, deterministic, gen)
     successes, returns, lengths, routes, trajs, frames = [], [], [], [], [], []
     bar = tqdm(total=n_episodes, desc="evaluate", disable=not progress, leave=False)

@@ -137,3 +137,13 @@ def test_checks_report_right_and_wrong(capsys):
     assert not check_env_spaces("labkit/TwoRoutes-v0", 6, 2)
     assert not check_close(1.0, 2.0, "x")
     assert "\u274c" in capsys.readouterr().out
+
+
+def test_evaluate_refuses_a_policy_for_another_task():
+    from labkit.evaluate import evaluate
+    from labkit.recipes import make_policy
+
+    with pytest.raises(ValueError, match="observations of size 8.*labkit/PushBlock-v0 has 13"):
+        evaluate(make_policy("gaussian", 8, 2), "labkit/PushBlock-v0", 1, progress=False)
+    with pytest.raises(ValueError, match="kind must be"):
+        make_policy("vae", 8, 2)
