@@ -43,6 +43,8 @@ def execute_notebook(path: str | Path, *, smoke: bool, timeout: int = 1800, cwd:
     nb = nbformat.read(path, as_version=4)
     old = os.environ.get("LABKIT_SMOKE")
     os.environ["LABKIT_SMOKE"] = "1" if smoke else "0"
+    # Figures carry plotly.js inline as well as plotly's JSON, so the HTML export shows them offline.
+    os.environ.setdefault("PLOTLY_RENDERER", "plotly_mimetype+notebook")
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd or path.parent)}})

@@ -81,7 +81,8 @@ fig
 
 # %% [markdown]
 # ## 2. Success and route balance
-# 100 episodes each, with the same start states. A route counts only when the episode succeeds.
+# 100 episodes each, with the same start states. A route counts only when the episode succeeds. The
+# demonstrations use each route about half of the time: a policy that learned them should too.
 
 # %%
 results = {
@@ -171,8 +172,11 @@ show_videos({f"Gaussian BC ({results['Gaussian BC'].routes[0]})": results["Gauss
 #
 # ## Summary
 # * A Gaussian fitted to bimodal demonstrations keeps one mean per state: at the split it can only
-#   average or pick, and its samples spread between the routes.
-# * A diffusion policy samples *one of the modes*; the slider shows noise contracting onto two bundles.
+#   average (and stall) or lean to one side. Trained long enough, it leans: it reaches the goal but
+#   almost always by the same route, so one of the demonstrated behaviours is lost. Trained briefly,
+#   it also stalls (see `benchmarks/diffusion_policy.py --quick`).
+# * A diffusion policy samples *one of the modes* each time; the slider shows noise contracting onto
+#   two bundles, and its rollouts use both routes.
 # * DDIM with a handful of steps keeps success at a fraction of DDPM's latency.
 #
 # ## Exercises
