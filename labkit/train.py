@@ -166,7 +166,7 @@ def train_policy(
     policy.to(device).train()
     batch_gen = torch.Generator().manual_seed(seed)  # batches are drawn on the CPU
     loss_gen = torch.Generator(device=device).manual_seed(seed + 1)  # noise and timesteps
-    optimizer = torch.optim.AdamW(policy.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
     warmup = warmup_steps if warmup_steps is not None else max(1, min(500, iterations // 20))
     lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine_with_warmup(warmup, iterations))
     ema = EMA(policy, decay=ema_decay) if ema_decay is not None else None

@@ -47,8 +47,8 @@ class EMA:
     def update(self) -> None:
         """Move the average towards the model's current parameters (call after optimizer.step())."""
         weight = 1.0 - self.current_decay()
-        for s, p in zip(self.shadow, self._params):
-            s.lerp_(p.detach(), weight)
+        # shadow <- shadow + weight * (param - shadow), for all tensors in one fused call
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in self._params], weight)
         self.num_updates += 1
 
     @torch.no_grad()
