@@ -10,7 +10,8 @@ labkit's loop beside a bare-torch loop over the same network and data.
 
 Results also go to benchmarks/results/diffusion_policy[_quick].json.
 Targets (2 cores): diffusion >= 95% success with each route >= 35% of successes; Gaussian BC
-visibly worse; training <= 2 min; DDIM-10 <= 3 ms per call at batch 1; labkit's loop >= 0.8x bare torch.
+visibly worse (lower success, or a demonstrated route lost); training <= 2 min; DDIM-10 <= 3 ms per
+call at batch 1; labkit's loop >= 0.8x bare torch. Latency and throughput need an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -101,7 +102,9 @@ def main(argv=None) -> int:
     checks = {
         "diffusion success >= 0.95": d["success"] >= 0.95,
         "each route >= 35% of diffusion successes": min(d["left share"], d["right share"]) >= 0.35,
-        "Gaussian BC worse than diffusion": summary[0]["success"] < d["success"],
+        # "visibly worse": fewer successes, or one demonstrated route (nearly) lost
+        "Gaussian BC worse (success or route balance)": summary[0]["success"] < d["success"] - 0.05
+        or min(summary[0]["left share"], summary[0]["right share"]) < 0.35 <= min(d["left share"], d["right share"]),
         "training <= 120 s": d["train s"] <= 120,
         "DDIM-10 <= 3 ms per call": d["DDIM-10 ms"] <= 3.0,
         "throughput >= 0.8x bare torch": ours / bare >= 0.8,
