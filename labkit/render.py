@@ -59,6 +59,18 @@ def backend() -> str:
     return os.environ.get("MUJOCO_GL", "none")
 
 
+def _works_in_subprocess(candidate: str) -> bool:
+    """Does rendering work with ``MUJOCO_GL=candidate``? (mujoco fixes its backend at import, so ask a child.)"""
+    import subprocess
+
+    env = dict(os.environ, MUJOCO_GL=candidate, PYOPENGL_PLATFORM=candidate, LABKIT_RENDER_PROBE="1")
+    code = "from labkit.render import check_rendering; check_rendering()"
+    try:
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 _TINY = """
 <mujoco>
   <worldbody>
@@ -84,9 +96,12 @@ def check_rendering(width: int = 32, height: int = 32):
             renderer.update_scene(data)
             image = renderer.render()
     except Exception as exc:  # mujoco raises many kinds here (FatalError, ImportError, OSError ...)
+        probe = not os.environ.get("LABKIT_RENDER_PROBE")  # a probing child does not probe again
+        working = [b for b in ("egl", "osmesa") if probe and b != backend() and _works_in_subprocess(b)]
+        hint = (f"MUJOCO_GL={working[0]} works on this machine: set it before starting Python/Jupyter "
+                f"(export MUJOCO_GL={working[0]})") if working else _INSTALL_HINT
         raise RenderingError(
-            f"MuJoCo cannot render offscreen with MUJOCO_GL={backend()!r} ({type(exc).__name__}: {exc}); "
-            + _INSTALL_HINT
+            f"MuJoCo cannot render offscreen with MUJOCO_GL={backend()!r} ({type(exc).__name__}: {exc}); " + hint
         ) from exc
     if image.max() == 0:
         raise RenderingError(f"MuJoCo rendered an all-black frame with MUJOCO_GL={backend()!r}; " + _INSTALL_HINT)
