@@ -221,7 +221,8 @@ def evaluate(
     start_time = time.perf_counter()
     batch = max(1, min(batch_size, n_episodes))
     rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed if generator_seed is None else generator_seed)
+    device = getattr(policy, "device", "cpu") if isinstance(policy, torch.nn.Module) else "cpu"
+    gen = torch.Generator(device=device).manual_seed(seed if generator_seed is None else generator_seed)
     envs = _make_envs(env, batch, render=record_episodes > 0)
     if record_episodes > 0 and envs[0].render_mode != "rgb_array":
         envs[0] = _make_envs(env, 1, render=True)[0] if isinstance(env, str) else envs[0]
@@ -315,7 +316,7 @@ def measure_latency(policy: Any, obs_dim: int, *, calls: int = 50, warmup: int =
     import time
 
     obs = torch.zeros(1, policy.config.n_obs_steps, obs_dim)  # (1, To, obs_dim)
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator(device=getattr(policy, "device", "cpu")).manual_seed(0)
     times = []
     with torch.no_grad():
         for i in range(warmup + calls):
