@@ -154,6 +154,7 @@ class SuccessRecorder(BaseCallback):
     :param eval_env: a vec env of the same kind the agent trains in (one episode per env per evaluation).
     :param eval_every: environment steps between evaluations (DSRL: Ta env steps per agent step).
     :param eval_seed: the evaluation envs are reseeded with it each time (same start states).
+    :param deterministic: evaluate the agent's mean action (False: sample from its policy).
     :param progress: a ``tqdm.auto`` bar over environment steps.
 
     ``history`` holds lists ``steps`` (env steps), ``success_rate``, ``mean_return``, ``seconds``
@@ -161,8 +162,10 @@ class SuccessRecorder(BaseCallback):
     """
 
     def __init__(self, eval_env: VecEnv, eval_every: int, total_env_steps: int | None = None, *,
-                 eval_seed: int = 10_000, progress: bool = True, desc: str = "train", verbose: int = 0) -> None:
+                 eval_seed: int = 10_000, deterministic: bool = True, progress: bool = True, desc: str = "train",
+                 verbose: int = 0) -> None:
         super().__init__(verbose)
+        self.deterministic = deterministic
         if eval_every < 1:
             raise ValueError(f"eval_every must be >= 1. Got {eval_every}.")
         self.eval_env, self.eval_every, self.eval_seed = eval_env, int(eval_every), eval_seed
@@ -173,7 +176,7 @@ class SuccessRecorder(BaseCallback):
 
     def _evaluate(self) -> None:
         t = time.perf_counter()
-        res = first_episodes(self.model, self.eval_env, seed=self.eval_seed)
+        res = first_episodes(self.model, self.eval_env, seed=self.eval_seed, deterministic=self.deterministic)
         self._eval_time += time.perf_counter() - t
         self.history["steps"].append(self.env_steps)
         self.history["success_rate"].append(res["success_rate"])
@@ -237,11 +240,17 @@ def steps_to_reach(steps: list[int], values: list[float], threshold: float) -> i
     return next((int(s) for s, v in zip(steps, values) if v >= threshold), None)
 
 
+#: How each method is evaluated. A residual agent's mean action is the zero residual at the start (the
+#: prior itself), so it is evaluated deterministically, like PPO from scratch. A DSRL agent's *mean*
+#: noise x_T = 0 is not what the prior was trained to see; its stochastic policy (mean 0, std 1 at the
+#: start) is exactly the prior's own sampling, x_T ~ N(0, I). So DSRL is evaluated stochastically.
+EVAL_DETERMINISTIC = {"scratch": True, "residual": True, "dsrl": False}
+
 #: PPO settings per method; overridable through ``ppo_kwargs``.
 PPO_DEFAULTS: dict[str, dict[str, Any]] = {
     "scratch": dict(n_steps=512, batch_size=256, learning_rate=3e-4, gamma=0.99),
     "residual": dict(n_steps=512, batch_size=256, learning_rate=3e-4, gamma=0.99, policy_kwargs={"log_std_init": -1.0}),
-    "dsrl": dict(n_steps=128, batch_size=128, learning_rate=3e-4, gamma=0.96, policy_kwargs={"log_std_init": -0.5}),
+    "dsrl": dict(n_steps=128, batch_size=128, learning_rate=3e-4, gamma=0.96, policy_kwargs={"log_std_init": 0.0}),
 }
 
 
@@ -281,7 +290,7 @@ def train_with_prior(
     kwargs = {**PPO_DEFAULTS[method], **(ppo_kwargs or {})}
     model = PPO("MlpPolicy", venv, seed=seed, verbose=0, **kwargs)
     recorder = SuccessRecorder(eval_env, eval_every, env_steps, eval_seed=10_000 + seed, progress=progress,
-                               desc=f"{method} seed {seed}")
+                               deterministic=EVAL_DETERMINISTIC[method], desc=f"{method} seed {seed}")
     learn(model, env_steps, recorder if callback is None else [recorder, callback])
     h = recorder.history
     return RunRecord(method, seed, h["steps"], h["success_rate"], h["mean_return"], h["seconds"], model, venv, eval_env)

@@ -1,0 +1,135 @@
+"""Sample efficiency of SB3 PPO from scratch vs residual PPO vs DSRL on the shipped PushBlock prior.
+
+    python benchmarks/priors_sample_efficiency.py [--quick] [--seeds 3] [--steps N]
+
+For each method and seed, ``labkit.priors.compare.train_with_prior`` trains PPO for a fixed budget of
+*environment* steps (a DSRL agent step executes a chunk of Ta = 4 env steps and counts as 4) and
+evaluates the deterministic agent every ``--eval-every`` env steps on the same 20 start states.
+Reported per method (mean over seeds):
+
+- env steps to reach 90% success (``--threshold``), or "not in budget" and the best success seen;
+- training wall time (evaluations excluded);
+- steps per second of the same PPO with the prior in the loop against plain PPO on PushBlock
+  (env steps per second, and agent steps per second for DSRL).
+
+Targets from the issue: residual or DSRL reaches the threshold in at most a fifth of the steps PPO
+needs from scratch; throughput with the prior in the loop at least half of plain PPO's.
+The machine may be shared: wall times are noisy and the load average is recorded.
+Writes benchmarks/results/priors_sample_efficiency[_quick].json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+from _common import table, write_results  # noqa: E402
+
+from labkit.datasets import load_shipped_prior  # noqa: E402
+from labkit.priors.compare import METHODS, train_with_prior  # noqa: E402
+
+ENV = "labkit/PushBlock-v0"
+
+
+def throughput(prior, method: str, env_steps: int) -> dict[str, float]:
+    """Env steps per second of PPO training alone (no evaluations), after a short warm-up."""
+    from stable_baselines3 import PPO
+
+    from labkit.priors.compare import PPO_DEFAULTS, make_method_env
+
+    venv = make_method_env(method, ENV, prior, 4, seed=0)
+    model = PPO("MlpPolicy", venv, seed=0, **PPO_DEFAULTS[method])
+    per_agent_step = prior.config.n_action_steps if method == "dsrl" else 1
+    agent_steps = env_steps // per_agent_step
+    model.learn(max(PPO_DEFAULTS[method]["n_steps"] * 4, 512))  # warm-up: one rollout + update
+    start = time.perf_counter()
+    model.learn(agent_steps, reset_num_timesteps=False)
+    secs = time.perf_counter() - start
+    return {"env_steps_per_s": agent_steps * per_agent_step / secs, "agent_steps_per_s": agent_steps / secs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small budgets, under 3 minutes")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per method (default 3; quick: 2)")
+    parser.add_argument("--steps", type=int, default=None, help="env-step budget per run")
+    parser.add_argument("--eval-every", type=int, default=None)
+    parser.add_argument("--threshold", type=float, default=0.9)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    seeds = args.seeds or (2 if args.quick else 3)
+    steps = args.steps or (4_000 if args.quick else 100_000)
+    eval_every = args.eval_every or (2_000 if args.quick else 10_000)
+    n_eval = 10 if args.quick else 20
+    load = os.getloadavg()[0]
+    prior = load_shipped_prior("push_block_prior")
+    t_all = time.perf_counter()
+
+    runs = []
+    for method in METHODS:
+        for seed in range(seeds):
+            run = train_with_prior(method, ENV, prior, steps, seed=seed, eval_every=eval_every,
+                                   n_eval_episodes=n_eval, progress=False)
+            runs.append(run.summary(args.threshold) | {"steps": run.steps, "success": run.success_rate})
+            print(f"{method:9s} seed {seed}: success {run.success_rate[0]:.0%} -> {run.success_rate[-1]:.0%} "
+                  f"(best {max(run.success_rate):.0%}) in {run.steps[-1]} env steps, {run.seconds[-1]:.0f} s", flush=True)
+
+    tp_steps = 2_048 if args.quick else 16_384
+    speed = {m: throughput(prior, m, tp_steps) for m in METHODS}
+    rows = []
+    for method, label in METHODS.items():
+        mine = [r for r in runs if r["method"] == method]
+        reached = [r["steps_to_threshold"] for r in mine if r["steps_to_threshold"] is not None]
+        rows.append({
+            "method": label,
+            "start success": f"{statistics.mean(r['start_success'] for r in mine):.0%}",
+            "final success": f"{statistics.mean(r['final_success'] for r in mine):.0%}",
+            "best success": f"{statistics.mean(r['best_success'] for r in mine):.0%}",
+            f"env steps to {args.threshold:.0%}": (f"{statistics.mean(reached):,.0f} ({len(reached)}/{len(mine)} seeds)"
+                                                   if reached else f"not in {steps:,}"),
+            "train s/run": round(statistics.mean(r["train_seconds"] for r in mine), 1),
+            "env steps/s": round(speed[method]["env_steps_per_s"]),
+            "x plain": round(speed[method]["env_steps_per_s"] / speed["scratch"]["env_steps_per_s"], 2),
+        })
+    columns = list(rows[0])
+    print()
+    print(table(rows, columns))
+
+    def first(method):
+        vals = [r["steps_to_threshold"] for r in runs if r["method"] == method]
+        return statistics.mean(vals) if vals and all(v is not None for v in vals) else None
+
+    scratch = first("scratch")
+    fast = [m for m in ("residual", "dsrl") if first(m) is not None]
+    if scratch is not None and fast:
+        sample_target = any(first(m) <= scratch / 5 for m in fast)
+        sample_note = f"{min(first(m) for m in fast):,.0f} vs {scratch:,.0f} from scratch"
+    else:
+        sample_target = None
+        sample_note = ("not decidable in this budget: " + ("PPO from scratch never reached the threshold; "
+                       if scratch is None else "") + (f"{', '.join(fast)} reached it" if fast else
+                                                       "no prior-based method reached it in all seeds"))
+    speed_ratio = min(speed[m]["env_steps_per_s"] / speed["scratch"]["env_steps_per_s"] for m in ("residual", "dsrl"))
+    print(f"\ntarget 'residual or DSRL reaches {args.threshold:.0%} in <= 1/5 of the steps from scratch': "
+          f"{'met' if sample_target else 'missed' if sample_target is False else 'undecided'} ({sample_note})")
+    print(f"target 'throughput with the prior >= 0.5 x plain': {'met' if speed_ratio >= 0.5 else 'missed'} "
+          f"(worst {speed_ratio:.2f} x)")
+    print(f"load average at start {load:.1f} on {os.cpu_count()} cores; total {time.perf_counter() - t_all:.0f} s")
+    path = write_results("priors_sample_efficiency" + ("_quick" if args.quick else ""), {
+        "env": ENV, "quick": args.quick, "seeds": seeds, "env_steps_per_run": steps, "eval_every": eval_every,
+        "eval_episodes": n_eval, "threshold": args.threshold, "table": rows, "runs": runs, "throughput": speed,
+        "targets": {"sample_efficiency": sample_target, "sample_note": sample_note,
+                    "throughput_ratio_min": round(speed_ratio, 3), "throughput": speed_ratio >= 0.5},
+        "load_average_at_start": load, "total_seconds": round(time.perf_counter() - t_all, 1)})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
