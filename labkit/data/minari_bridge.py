@@ -28,8 +28,8 @@ import numpy as np
 from labkit.data.episodes import EpisodeDataset
 
 _INSTALL_HINT = (
-    "Minari is optional and not installed. Install it with: pip install 'minari[create]' "
-    "(note: it pulls in jax)."
+    "Minari is optional and not installed. Install it with: pip install 'minari[create]==0.5.4' h5py "
+    "(it pulls in jax; tested with minari 0.5.4)."
 )
 _TO_MINARI_INFO = {"success": "is_success"}
 _FROM_MINARI_INFO = {v: k for k, v in _TO_MINARI_INFO.items()}
@@ -147,7 +147,10 @@ def from_minari(dataset_id_or_obj: Any, expert: str | None = None, env_id: str |
         for key, values in (ep.infos or {}).items():
             if isinstance(values, (np.ndarray, list)) and len(values) and np.ndim(values[-1]) == 0:
                 value = values[-1]
-                last[_FROM_MINARI_INFO.get(key, key)] = value.item() if isinstance(value, np.generic) else value
+                value = value.item() if isinstance(value, np.generic) else value
+                if isinstance(value, bytes):  # HDF5 stores strings as bytes
+                    value = value.decode("utf-8")
+                last[_FROM_MINARI_INFO.get(key, key)] = value
         infos_last.append(last)
 
     fields: dict[str, Any] = {"final_observation": np.stack(finals)}
