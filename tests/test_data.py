@@ -467,7 +467,7 @@ def test_minari_bridge_explains_how_to_install(monkeypatch):
     from labkit.data import minari_bridge
 
     monkeypatch.setitem(sys.modules, "minari", None)  # makes "import minari" fail
-    with pytest.raises(ImportError, match=r"pip install 'minari\[create\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'minari\[create\]==0.5.4' h5py"):
         minari_bridge.to_minari(make_tiny(), "labkit/test/tiny-v0")
     with pytest.raises(ImportError, match="minari"):
         minari_bridge.from_minari("labkit/test/tiny-v0")
