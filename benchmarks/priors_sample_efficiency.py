@@ -44,7 +44,7 @@ def throughput(prior, method: str, env_steps: int) -> dict[str, float]:
 
     from labkit.priors.compare import PPO_DEFAULTS, make_method_env
 
-    venv = make_method_env(method, ENV, prior, 4, seed=0)
+    venv = make_method_env(method, ENV, prior, 8, seed=0)
     model = PPO("MlpPolicy", venv, seed=0, **PPO_DEFAULTS[method])
     per_agent_step = prior.config.n_action_steps if method == "dsrl" else 1
     agent_steps = env_steps // per_agent_step
@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = args.seeds or (2 if args.quick else 3)
-    steps = args.steps or (4_000 if args.quick else 100_000)
+    steps = args.steps or (4_000 if args.quick else 50_000)
     eval_every = args.eval_every or (2_000 if args.quick else 10_000)
     n_eval = 10 if args.quick else 20
     load = os.getloadavg()[0]

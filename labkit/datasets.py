@@ -99,7 +99,7 @@ SHIPPED: dict[str, Shipped] = {
     "push_block_prior": Shipped(
         "push_block_prior.pt", "labkit/PushBlock-v0",
         "diffusion prior (labkit.priors.train_prior defaults: To=2, H=8, Ta=4, DDIM 10 steps, MLP 128) trained "
-        "3,000 iterations on push_block_demos; good but not good enough (~25% success)",
+        "3,000 iterations on push_block_demos; good but not good enough (23% success over 100 episodes)",
         _push_block_prior,
     ),
 }

@@ -248,9 +248,9 @@ EVAL_DETERMINISTIC = {"scratch": True, "residual": True, "dsrl": False}
 
 #: PPO settings per method; overridable through ``ppo_kwargs``.
 PPO_DEFAULTS: dict[str, dict[str, Any]] = {
-    "scratch": dict(n_steps=512, batch_size=256, learning_rate=3e-4, gamma=0.99),
-    "residual": dict(n_steps=512, batch_size=256, learning_rate=3e-4, gamma=0.99, policy_kwargs={"log_std_init": -1.0}),
-    "dsrl": dict(n_steps=128, batch_size=128, learning_rate=3e-4, gamma=0.96, policy_kwargs={"log_std_init": 0.0}),
+    "scratch": dict(n_steps=256, batch_size=256, learning_rate=3e-4, gamma=0.99),
+    "residual": dict(n_steps=256, batch_size=256, learning_rate=3e-4, gamma=0.99, policy_kwargs={"log_std_init": -1.0}),
+    "dsrl": dict(n_steps=64, batch_size=128, learning_rate=3e-4, gamma=0.96, policy_kwargs={"log_std_init": 0.0}),
 }
 
 
@@ -261,7 +261,7 @@ def train_with_prior(
     env_steps: int,
     *,
     seed: int = 0,
-    n_envs: int = 4,
+    n_envs: int = 8,
     eval_every: int = 4_000,
     n_eval_episodes: int = 20,
     scale: float = 0.3,
