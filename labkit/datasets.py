@@ -87,7 +87,8 @@ SHIPPED: dict[str, Shipped] = {
     ),
     "two_routes_mixed": Shipped(
         "two_routes_mixed.npz", "labkit/TwoRoutes-v0",
-        "mixed quality for offline RL: 100 expert, 100 noisy-expert (noise 1.0), 150 failing (straight into the cup) "
+        "mixed quality for offline RL: 100 expert, 100 noisy-expert (noise 1.0), 150 failing (expert to the split, then "
+        "straight up into the cup) "
         "episodes with rewards; episode field 'quality'",
         _two_routes_mixed,
     ),

@@ -27,6 +27,19 @@ from labkit.finetune.dppo import (
     make_chunk_vec_env,
     ppo_clip_loss,
 )
+from labkit.finetune.suite import (
+    DPPO_ACTOR,
+    DPPO_HORIZONS,
+    OFFLINE_HORIZONS,
+    OfflineSuite,
+    dppo_config,
+    pretrain_diffusion,
+    pretrain_gaussian,
+    normalized_return,
+    quality_returns,
+    split_observations,
+    train_offline_suite,
+)
 from labkit.finetune.mixed import QUALITIES, StraightUpPolicy, collect_mixed_dataset
 from labkit.finetune.offline import (
     DiffusionQLConfig,
@@ -72,6 +85,18 @@ __all__ = [
     "ppo_clip_loss",
     "compute_gae",
     "finetune_ppo",
+    # ready-made runs (notebooks 08 and 10, the benchmark)
+    "OFFLINE_HORIZONS",
+    "OfflineSuite",
+    "train_offline_suite",
+    "split_observations",
+    "quality_returns",
+    "normalized_return",
+    "DPPO_HORIZONS",
+    "DPPO_ACTOR",
+    "pretrain_diffusion",
+    "pretrain_gaussian",
+    "dppo_config",
     # data
     "QUALITIES",
     "StraightUpPolicy",

@@ -4,9 +4,12 @@ Three kinds of episodes, each tagged in the per-episode field ``quality``:
 
 - ``"expert"``: the scripted expert (both routes, small noise); always reaches the goal;
 - ``"noisy"``: the same expert with large action noise (std 1.0); slow, and fails sometimes;
-- ``"failing"``: :class:`StraightUpPolicy`, which drives like the expert towards the obstacle
-  but never turns: straight up into the cup's pocket, where it stays until the time limit. It is
-  the "average of the two routes" that Gaussian BC learns in notebook 03, recorded as data.
+- ``"failing"``: :class:`StraightUpPolicy`, which drives exactly like the expert to the split
+  point but never turns: straight up into the cup's pocket, where it stays until the time limit.
+  It is the "average of the two routes" that Gaussian BC learns in notebook 03, recorded as data.
+
+At the split point the data holds three modes (left, right, up) for the same states; only the
+rewards tell the failing one apart.
 
 Behaviour cloning copies all three (a diffusion policy faithfully reproduces the failing mode as
 well); offline RL uses the rewards to prefer the actions that lead round the obstacle.
@@ -14,7 +17,7 @@ well); offline RL uses the rewards to prefer the actions that lead round the obs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,24 +31,36 @@ QUALITIES = ("expert", "noisy", "failing")
 
 @dataclass
 class StraightUpPolicy:
-    """Head for the obstacle's reference point (inside the cup) and push on: the averaged route.
+    """Drive exactly like the expert to its split point, then keep going up into the cup's pocket.
 
-    A proportional controller like ``TwoRoutesExpert``'s (same gain, speed capped at 1), whose
-    only waypoint is ``obstacle + (0, 0.02)``; it reads the observation, so it works on shifted
-    variants too.
+    A proportional controller like ``TwoRoutesExpert``'s (same gain, speed capped at 1) with two
+    waypoints: the expert's split point ``obstacle - (0, 0.2)`` (so up to there the failing episodes
+    are indistinguishable from the expert's: same positions, same speeds), then
+    ``obstacle + (0, 0.02)``, inside the cup. At the split the data therefore holds three actions for
+    the same state - left, right and up - and only the rewards say which one is wrong. It reads the
+    observation, so it works on shifted variants too.
 
     :param noise: standard deviation of Gaussian noise added to every action.
     :param gain: proportional gain from position error (m) to action.
+    :param split_depth: how far below the obstacle's reference point the split point lies (m).
     """
 
     noise: float = 0.1
     gain: float = 10.0
+    split_depth: float = 0.2
+    _phase: int = field(default=0, init=False, repr=False)
 
     def reset(self, rng: np.random.Generator) -> None:
-        """Nothing to remember between episodes."""
+        """Start an episode heading for the split point."""
+        self._phase = 0
 
     def __call__(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        to_target = np.asarray(obs[6:8], dtype=np.float64) + np.array([0.0, 0.02])  # obstacle - pos, nudged up
+        obs = np.asarray(obs, dtype=np.float64)
+        pos, to_obst = obs[:2], obs[6:8]
+        split = pos + to_obst - np.array([0.0, self.split_depth])
+        if self._phase == 0 and pos[1] > split[1] - 0.02:  # the expert's switching rule
+            self._phase = 1
+        to_target = (split - pos) if self._phase == 0 else to_obst + np.array([0.0, 0.02])
         action = self.gain * to_target
         norm = np.linalg.norm(action)
         if norm > 1.0:  # keep the direction, cap the speed
