@@ -131,11 +131,14 @@ def first_episodes(policy: Any, venv: VecEnv, seed: int | None = None, determini
     """Run every env of ``venv`` until its first episode ends; success rate and mean return over them.
 
     :param policy: an SB3 model (``predict``) or a callable ``obs (n, ...) -> actions (n, ...)``.
-    :param seed: reseeds the envs first (same start states at every evaluation), if given.
+    :param seed: reseeds the envs (same start states at every evaluation) and the prior's sampling
+        generator, if given.
     """
     act = (lambda o: policy.predict(o, deterministic=deterministic)[0]) if hasattr(policy, "predict") else policy
     if seed is not None:
         venv.seed(seed)
+        if hasattr(venv, "runner"):  # the prior's draws too: every evaluation sees the same randomness
+            venv.runner.generator.manual_seed(seed)
     obs, n = venv.reset(), venv.num_envs
     success, ret, env_steps = np.full(n, np.nan), np.full(n, np.nan), 0
     while np.isnan(success).any():
