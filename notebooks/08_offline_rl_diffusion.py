@@ -41,7 +41,7 @@ from labkit.viz import action_value_figure, route_bar, sample_first_actions, tra
 
 SMOKE = labkit.smoke_mode()
 BUDGET = (dict(bc_iterations=30, iql_iterations=30, dql_iterations=10) if SMOKE
-          else dict(bc_iterations=1500, iql_iterations=3000, dql_iterations=1500))
+          else dict(bc_iterations=1500, iql_iterations=3000, dql_iterations=600))
 EPISODES = 4 if SMOKE else 100
 ENV_ID = "labkit/TwoRoutes-v0"
 data = load_demos("two_routes_mixed")

@@ -231,6 +231,19 @@ def test_diffusion_ql_runs_and_keeps_weights():
     assert q.min_q(torch.randn(2, 3), torch.zeros(2, 2)).shape == (2,)
 
 
+def test_diffusion_ql_with_a_frozen_iql_critic_leaves_the_critic_alone():
+    ds = _toy_episodes()
+    critic = IQLCritic(3, 2, IQLConfig(hidden_dim=16, batch_size=32))
+    train_iql(critic, ds, iterations=20, progress=False)
+    before = [p.detach().clone() for p in critic.parameters()]
+    policy = tiny_diffusion(horizon=1, n_action_steps=1)
+    q, log = train_diffusion_ql(policy, ds, DiffusionQLConfig(num_inference_steps=3, batch_size=32), iterations=5,
+                                critic=critic, progress=False)
+    assert q is critic.q_target and log.iterations_done == 5
+    assert all(torch.equal(a, b) for a, b in zip(before, critic.parameters()))
+    assert policy.config.sampler == "ddpm" and np.isfinite(log.losses["q_term"]).all()
+
+
 # ---------------------------------------------------------------- shipped data
 
 
@@ -245,6 +258,22 @@ def test_shipped_mixed_dataset_has_three_qualities():
     assert success[quality == "failing"].mean() == 0.0
     assert 0.5 < success[quality == "noisy"].mean() < 1.0
     assert len(ds.rewards) == ds.n_steps and np.isfinite(ds.rewards).all()
+
+
+def test_failing_episodes_reach_the_split_like_the_expert_and_scores_normalise():
+    from labkit.datasets import load_demos
+    from labkit.finetune import normalized_return, quality_returns, split_observations
+
+    ds = load_demos("two_routes_mixed")
+    band = (-0.27, -0.22)  # just before the split: both still head for the split point
+    expert, failing = split_observations(ds, "expert", band), split_observations(ds, "failing", band)
+    assert len(expert) > 50 and len(failing) > 50
+    # Same place, same speed on the way to the split: only what happens there differs.
+    assert abs(expert[:, 3].mean() - failing[:, 3].mean()) < 0.1, (expert[:, 3].mean(), failing[:, 3].mean())
+    ref = quality_returns(ds)
+    assert ref["expert"]["mean_return"] > ref["noisy"]["mean_return"] > ref["failing"]["mean_return"]
+    assert normalized_return(ref["expert"]["mean_return"], ds) == pytest.approx(1.0)
+    assert normalized_return(ref["failing"]["mean_return"], ds) == pytest.approx(0.0)
 
 
 # ---------------------------------------------------------------- end to end

@@ -432,6 +432,7 @@ def train_diffusion_ql(
     iterations: int = 20_000,
     seed: int = 0,
     fit_normalizers: bool = True,
+    critic: IQLCritic | None = None,
     progress: bool = True,
 ) -> tuple[TwinQ, OfflineLog]:
     """Train ``policy`` with Diffusion-QL on ``data`` (in place); returns the learned twin Q and a log.
@@ -442,6 +443,9 @@ def train_diffusion_ql(
     ``"ddpm"`` so that evaluation samples with the same short chain the Q-gradient was taken through.
 
     :param fit_normalizers: fit the policy's normalisers on ``data`` first.
+    :param critic: a trained :class:`IQLCritic` to use, frozen, for the Q term instead of learning a
+        twin Q by TD on the policy's own actions (a cheaper, more conservative variant: IQL's Q was
+        fitted on the data's actions only). Its ``q_target`` is returned.
     :return: ``(q, log)``; ``log.losses`` has ``bc``, ``q_term``, ``critic`` per iteration.
     """
     from labkit.data import ChunkDataset
@@ -457,8 +461,11 @@ def train_diffusion_ql(
     pc.num_inference_steps = cfg.num_inference_steps
     pc.sampler = "ddpm"  # evaluate with the chain the Q-gradient went through (not DDIM)
     sched = ddpm_scheduler(policy, cfg.num_inference_steps)
-    q = TwinQ(pc.obs_dim, pc.action_dim, cfg.hidden_dim, cfg.n_layers)
-    q.scaler.fit(tr.obs)
+    if critic is not None:
+        q = critic.q_target
+    else:
+        q = TwinQ(pc.obs_dim, pc.action_dim, cfg.hidden_dim, cfg.n_layers)
+        q.scaler.fit(tr.obs)
     q_target = copy.deepcopy(q).requires_grad_(False)
     policy_target = copy.deepcopy(policy).requires_grad_(False)
     opt_pi = torch.optim.Adam(policy.parameters(), lr=cfg.actor_lr)
@@ -471,16 +478,18 @@ def train_diffusion_ql(
         for it in range(iterations):
             idx = torch.randint(len(tr), (cfg.batch_size,), generator=gen)  # (B,)
             batch, win = tr.gather(idx), windows.gather(idx)
-            # Critic: TD with next actions from the (target) diffusion policy.
-            with torch.no_grad():
-                a_next = _actions_with_grad(policy_target, batch["next_obs"], sched, gen, grad=False)  # (B, A)
-                y = batch["rewards"] + cfg.gamma * (1 - batch["dones"]) * q_target.min_q(batch["next_obs"], a_next)
-            q1, q2 = q(batch["obs"], batch["actions"])
-            critic_loss = F.mse_loss(q1, y) + F.mse_loss(q2, y)
-            opt_q.zero_grad(set_to_none=True)
-            critic_loss.backward()
-            nn.utils.clip_grad_norm_(q.parameters(), cfg.grad_clip)
-            opt_q.step()
+            if critic is None:  # Critic: TD with next actions from the (target) diffusion policy.
+                with torch.no_grad():
+                    a_next = _actions_with_grad(policy_target, batch["next_obs"], sched, gen, grad=False)  # (B, A)
+                    y = batch["rewards"] + cfg.gamma * (1 - batch["dones"]) * q_target.min_q(batch["next_obs"], a_next)
+                q1, q2 = q(batch["obs"], batch["actions"])
+                critic_loss = F.mse_loss(q1, y) + F.mse_loss(q2, y)
+                opt_q.zero_grad(set_to_none=True)
+                critic_loss.backward()
+                nn.utils.clip_grad_norm_(q.parameters(), cfg.grad_clip)
+                opt_q.step()
+            else:
+                critic_loss = torch.zeros(())
             # Actor: diffusion loss + alpha * (-Q) through the sampling chain.
             bc = policy.compute_loss(win, generator=gen)
             alpha = cfg.alpha if it >= cfg.bc_warmup else 0.0
@@ -495,8 +504,9 @@ def train_diffusion_ql(
             actor_loss.backward()
             nn.utils.clip_grad_norm_(policy.parameters(), cfg.grad_clip)
             opt_pi.step()
-            _polyak(q_target, q, cfg.target_tau)
-            _polyak(policy_target, policy, cfg.target_tau)
+            if critic is None:
+                _polyak(q_target, q, cfg.target_tau)
+                _polyak(policy_target, policy, cfg.target_tau)
             log.add(bc=bc.item(), q_term=q_term.item(), critic=critic_loss.item())
             log.iterations_done += 1
             bar.update(1)

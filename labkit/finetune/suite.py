@@ -63,7 +63,7 @@ def train_offline_suite(
     seed: int = 0,
     bc_iterations: int = 1500,
     iql_iterations: int = 3000,
-    dql_iterations: int = 1500,
+    dql_iterations: int = 600,
     idql_samples: int = 32,
     idql_temperature: float = 0.3,
     hidden_dim: int = 128,

@@ -1,0 +1,136 @@
+"""Benchmark: offline RL with diffusion (IDQL, Diffusion-QL) against BC, and DPPO fine-tuning, on TwoRoutes.
+
+Offline: Gaussian BC, diffusion BC, IDQL (diffusion BC + IQL critic, softmax selection) and
+Diffusion-QL, all trained on the shipped mixed-quality data (data/two_routes_mixed.npz) with
+``labkit.finetune.train_offline_suite``; success rate and normalised return (0 = the data's failing
+episodes, 1 = its experts) over evaluation episodes with fixed start states.
+
+DPPO: an under-trained diffusion policy (``pretrain_diffusion``: 200 BC iterations on 100 expert
+demos) fine-tuned with ``finetune_ppo``; success before and after (evaluation episodes), env steps,
+wall time, and env steps / seconds until the training success (last 100 episodes) first reached 90%.
+
+    python benchmarks/offline_and_dppo.py            # 3 seeds each, full budget (~25 min on 2 idle cores)
+    python benchmarks/offline_and_dppo.py --quick    # 1 seed, small budgets (< 3 min)
+    python benchmarks/offline_and_dppo.py --only dppo
+
+Results go to benchmarks/results/offline_and_dppo[_quick].json.
+Targets: an offline-RL-with-diffusion method beats both BC baselines (success and normalised
+return, mean over seeds); DPPO takes the policy from <= 50% to >= 90% success within 10 minutes of CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import labkit  # noqa: F401
+from _common import table, write_results
+from labkit.datasets import load_demos
+from labkit.evaluate import evaluate
+from labkit.finetune import (DPPO_ACTOR, DiffusionPPOActor, dppo_config, finetune_ppo, normalized_return,
+                             pretrain_diffusion, train_offline_suite)
+
+ENV_ID = "labkit/TwoRoutes-v0"
+OFFLINE = ["Gaussian BC", "diffusion BC", "IDQL", "Diffusion-QL"]
+
+
+def run_offline(seeds, budget: dict, episodes: int) -> tuple[list[dict], list[dict], dict]:
+    data = load_demos("two_routes_mixed")
+    rows = []
+    for seed in seeds:
+        suite = train_offline_suite(data, seed=seed, progress=False, **budget)
+        for name in OFFLINE:
+            ev = evaluate(suite.policies[name], ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
+            secs = suite.seconds.get(name, 0.0) + (suite.seconds["diffusion BC"] + suite.seconds["IQL critic"]
+                                                   if name == "IDQL" else 0.0)
+            rows.append({"method": name, "seed": seed, "success": ev.success_rate,
+                         "normalised return": normalized_return(ev.returns, data), "return": float(ev.returns.mean()),
+                         "train s": secs, "eval s": ev.seconds})
+            print(f"offline seed {seed} {name:>13}: success {ev.success_rate:.0%}, "
+                  f"normalised return {rows[-1]['normalised return']:.2f}, train {secs:.0f} s", flush=True)
+    summary = []
+    for name in OFFLINE:
+        mine = [r for r in rows if r["method"] == name]
+        summary.append({"method": name, **{k: statistics.mean(r[k] for r in mine)
+                                           for k in ("success", "normalised return", "train s")},
+                        "success min": min(r["success"] for r in mine), "success max": max(r["success"] for r in mine)})
+    by = {r["method"]: r for r in summary}
+    bc_success = max(by["Gaussian BC"]["success"], by["diffusion BC"]["success"])
+    bc_return = max(by["Gaussian BC"]["normalised return"], by["diffusion BC"]["normalised return"])
+    winners = [m for m in ("IDQL", "Diffusion-QL")
+               if by[m]["success"] > bc_success and by[m]["normalised return"] > bc_return]
+    checks = {"an offline-RL diffusion method beats both BC baselines (success and normalised return)": bool(winners)}
+    return rows, summary, {"checks": checks, "winners": winners}
+
+
+def run_dppo(seeds, budget: dict, episodes: int, pretrain_iterations: int) -> tuple[list[dict], dict]:
+    demos = load_demos("two_routes_demos")
+    rows = []
+    for seed in seeds:
+        policy = pretrain_diffusion(demos, iterations=pretrain_iterations, seed=seed, progress=False)
+        actor = DiffusionPPOActor(copy.deepcopy(policy), **DPPO_ACTOR)
+        before = evaluate(actor, ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
+        res = finetune_ppo(actor, ENV_ID, dppo_config(seed=seed, **budget), progress=False)
+        after = evaluate(actor, ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
+        hit = next((h for h in res.history if h["episodes"] >= 50 and h["success_rate"] >= 0.9), None)
+        rows.append({"seed": seed, "before": before.success_rate, "after": after.success_rate,
+                     "env steps": res.env_steps, "seconds": res.seconds,
+                     "steps to 90% (train)": hit["env_steps"] if hit else None,
+                     "s to 90% (train)": hit["seconds"] if hit else None,
+                     "history": res.history})
+        print(f"DPPO seed {seed}: {before.success_rate:.0%} -> {after.success_rate:.0%} in {res.env_steps} env steps, "
+              f"{res.seconds:.0f} s", flush=True)
+    checks = {
+        "pre-trained policy <= 50% success (mean)": statistics.mean(r["before"] for r in rows) <= 0.5,
+        "fine-tuned >= 90% success (mean)": statistics.mean(r["after"] for r in rows) >= 0.9,
+        "within 10 minutes of CPU per run": max(r["seconds"] for r in rows) <= 600,
+    }
+    return rows, {"checks": checks}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1 seed, small budgets (< 3 minutes)")
+    ap.add_argument("--seeds", type=int, default=None)
+    ap.add_argument("--episodes", type=int, default=None, help="evaluation episodes per policy and seed")
+    ap.add_argument("--only", choices=["offline", "dppo"], default=None)
+    args = ap.parse_args(argv)
+    seeds = list(range(args.seeds or (1 if args.quick else 3)))
+    episodes = args.episodes or (30 if args.quick else 100)
+    offline_budget = (dict(bc_iterations=800, iql_iterations=1500, dql_iterations=200) if args.quick
+                      else dict(bc_iterations=1500, iql_iterations=3000, dql_iterations=600))
+    dppo_budget = dict(total_env_steps=8_000, max_seconds=60) if args.quick else dict(total_env_steps=24_000,
+                                                                                      max_seconds=600)
+    payload: dict = {"seeds": seeds, "episodes": episodes, "offline_budget": offline_budget,
+                     "dppo_budget": dppo_budget}
+    checks: dict = {}
+    if args.only in (None, "offline"):
+        rows, summary, extra = run_offline(seeds, offline_budget, episodes)
+        payload["offline"] = {"per_seed": rows, "summary": summary, **extra}
+        checks.update(extra["checks"])
+        print(f"\nOffline RL on two_routes_mixed, {len(seeds)} seed(s), {episodes} episodes each (mean over seeds)")
+        print(table(summary, ["method", "success", "success min", "success max", "normalised return", "train s"]))
+    if args.only in (None, "dppo"):
+        rows, extra = run_dppo(seeds, dppo_budget, episodes, pretrain_iterations=200)
+        payload["dppo"] = {"per_seed": rows, **extra}
+        checks.update(extra["checks"])
+        print(f"\nDPPO on TwoRoutes, {len(seeds)} seed(s), {episodes} evaluation episodes before and after")
+        print(table([{k: v for k, v in r.items() if k != "history"} for r in rows],
+                    ["seed", "before", "after", "env steps", "seconds", "steps to 90% (train)", "s to 90% (train)"]))
+    print()
+    for k, v in checks.items():
+        print(f"  [{'x' if v else ' '}] {k}")
+    payload["targets"] = checks
+    path = write_results("offline_and_dppo" + ("_quick" if args.quick else "") + (f"_{args.only}" if args.only else ""),
+                         payload)
+    print(f"\nresults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
