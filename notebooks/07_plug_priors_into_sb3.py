@@ -156,11 +156,12 @@ fig
 # of a 25% success rate is ~10 points, so +-15 points over 2 seeds is within noise. And longer runs
 # of the same setups do not keep the gain (below).
 #
-# Longer runs (one seed, 4 envs,
-# `train_with_prior(method, ENV, prior, env_steps)`, evaluated every 10%): residual PPO over 150,000
-# env steps stayed between 5% and 35% (25% at the start, 20% at the end; 450 s of training), DSRL over
-# 100,000 env steps between 15% and 35% (15% at both ends; 45 s). `benchmarks/priors_sample_efficiency.py`
-# measures the three methods over 3 seeds and 50,000 env steps.
+# Longer runs. `benchmarks/priors_sample_efficiency.py` (3 seeds, 50,000 env steps, the same settings
+# as here): PPO from scratch 0% throughout; residual PPO 23% -> 20% (best 32%); DSRL 20% -> 33% (best
+# 35%), all three DSRL seeds ending 10-20 points above their start: the most promising of the three,
+# but far from 90%. Single runs with 4 envs went further and gave no more: residual PPO over 150,000
+# env steps stayed between 5% and 35% (25% -> 20%; 450 s of training), DSRL over 100,000 env steps
+# between 15% and 35% (15% -> 15%; 45 s).
 #
 # **What limits it here.** (1) The prior's failures are mostly gross (section 1), and a residual
 # bounded to 0.3 cannot rescue a block pushed 20 cm off course; DSRL can only choose among the
@@ -255,8 +256,10 @@ print(f"sample-and-select after {SELECT_STEPS} steps: {select_eval.success_rate:
 #   near misses, and PPO with 8 envs sees only tens of episodes; improving it is a longer, larger job.
 #   Measure before you claim: bands over seeds and fixed evaluation states keep noise from looking
 #   like learning.
-# * The prior in the loop costs one batched denoising call per chunk (every Ta = 4 steps, for all envs
-#   at once); `benchmarks/priors_sample_efficiency.py` reports the throughput against plain PPO.
+# * The prior in the loop costs one batched denoising call per chunk (every Ta = 4 steps, for all 8
+#   envs at once, ~9 ms for 10 DDIM steps). In `benchmarks/priors_sample_efficiency.py` residual PPO
+#   ran at 0.45x and DSRL at 0.89x the env steps per second of plain PPO (DSRL's agent takes 4x fewer
+#   decisions, so its own updates are cheaper).
 # * Sample-and-select needs no wrapper but runs the prior every step and SAC's updates every step: the
 #   slowest of the three per env step.
 #
