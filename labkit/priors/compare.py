@@ -3,11 +3,12 @@
 One call trains one (method, seed) and returns its success curve, so notebook 07 and
 ``benchmarks/priors_sample_efficiency.py`` measure exactly the same thing::
 
-    prior = load_prior(data_path("push_block_prior"))
+    prior = labkit.datasets.load_shipped_prior("push_block_prior")
     run = train_with_prior("residual", "labkit/PushBlock-v0", prior, env_steps=20_000, seed=0)
     run.steps, run.success_rate          # the curve; run.model is the trained SB3 agent
 
-The three methods (``METHODS``), all stock SB3 PPO with ``n_envs`` vectorised envs:
+The three methods (``METHODS``), all stock SB3 PPO with ``n_envs`` (default 8) vectorised envs and
+the settings in ``PPO_DEFAULTS``:
 
 - ``"scratch"``: PPO on the plain env; the prior is not used.
 - ``"residual"``: PPO on ``ResidualVecEnv``: executed = clip(prior + scale * residual).
@@ -21,7 +22,9 @@ plain policies by ``labkit.evaluate``; and a DSRL agent step is Ta env steps, so
 evaluates the agent in an evaluation copy of its own wrapped env.
 
 Evaluation (``first_episodes``) runs ``n`` envs side by side and keeps the *first* episode of each:
-taking the first ``n`` episodes to finish would favour short ones, and successful episodes are short.
+taking the first ``n`` episodes to finish (as ``labkit.priors.evaluate_vec`` does) would favour short
+ones, and successful episodes are short. Each evaluation reseeds the envs and the prior's sampler,
+so every point of a curve sees the same start states and the same prior draws.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from tqdm.auto import tqdm
 
 from labkit.diffusion import ChunkPolicy
 
-__all__ = ["METHODS", "FrameRecorder", "RunRecord", "SuccessRecorder", "first_episodes", "make_method_env",
+__all__ = ["METHODS", "EVAL_DETERMINISTIC", "PPO_DEFAULTS", "FrameRecorder", "RunRecord", "SuccessRecorder", "first_episodes", "make_method_env",
            "record_episode", "steps_to_reach", "train_with_prior"]
 
 #: method name -> what the agent controls (for labels).
