@@ -102,9 +102,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     seeds = list(range(args.seeds or (1 if args.quick else 3)))
     episodes = args.episodes or (30 if args.quick else 100)
-    offline_budget = (dict(bc_iterations=800, iql_iterations=1500, dql_iterations=200) if args.quick
-                      else dict(bc_iterations=1500, iql_iterations=3000, dql_iterations=600))
-    dppo_budget = dict(total_env_steps=8_000, max_seconds=60) if args.quick else dict(total_env_steps=24_000,
+    offline_budget = (dict(bc_iterations=1000, iql_iterations=1500, dql_iterations=200) if args.quick
+                      else dict(bc_iterations=1500, iql_iterations=1500, dql_iterations=600))
+    dppo_budget = dict(total_env_steps=16_000, max_seconds=75) if args.quick else dict(total_env_steps=24_000,
                                                                                       max_seconds=600)
     payload: dict = {"seeds": seeds, "episodes": episodes, "offline_budget": offline_budget,
                      "dppo_budget": dppo_budget}

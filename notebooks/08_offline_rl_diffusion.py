@@ -41,7 +41,7 @@ from labkit.viz import action_value_figure, route_bar, sample_first_actions, tra
 
 SMOKE = labkit.smoke_mode()
 BUDGET = (dict(bc_iterations=30, iql_iterations=30, dql_iterations=10) if SMOKE
-          else dict(bc_iterations=1500, iql_iterations=3000, dql_iterations=600))
+          else dict(bc_iterations=1500, iql_iterations=1500, dql_iterations=600))
 EPISODES = 4 if SMOKE else 100
 ENV_ID = "labkit/TwoRoutes-v0"
 data = load_demos("two_routes_mixed")
@@ -85,7 +85,7 @@ trajectories_figure([obs[starts[i]:ends[i]] for i in pick], [str(quality[i]) for
 #
 # * **Gaussian BC** and **diffusion BC**: maximum likelihood / denoising on *all* the data.
 # * **IQL critic** (Kostrikov et al. 2022): `Q(s, a)` by TD on the data's own actions, and `V(s)` as an
-#   upper *expectile* of Q over the data's actions (`tau = 0.9`: close to the best action seen in `s`).
+#   upper *expectile* of Q over the data's actions (`tau = 0.9`: close to the best action seen in `s`), 1500 updates.
 #   It never asks Q about an action outside the data, so it cannot be fooled by its own extrapolation.
 # * **IDQL** (Hansen-Estruch et al. 2023): sample 32 candidates from diffusion BC, draw one with
 #   probabilities `softmax(Q / 0.3)`. The diffusion model says what is *possible*, the critic what is

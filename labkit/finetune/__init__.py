@@ -30,6 +30,7 @@ from labkit.finetune.dppo import (
 from labkit.finetune.suite import (
     DPPO_ACTOR,
     DPPO_HORIZONS,
+    IQL_CONFIG,
     OFFLINE_HORIZONS,
     OfflineSuite,
     dppo_config,
@@ -87,6 +88,7 @@ __all__ = [
     "finetune_ppo",
     # ready-made runs (notebooks 08 and 10, the benchmark)
     "OFFLINE_HORIZONS",
+    "IQL_CONFIG",
     "OfflineSuite",
     "train_offline_suite",
     "split_observations",

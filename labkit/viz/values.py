@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-__all__ = ["sample_first_actions", "action_value_figure", "success_band_figure", "action_cloud_figure"]
+__all__ = ["sample_first_actions", "action_value_figure", "success_band_figure", "action_cloud_figure", "crossing_x",
+           "crossing_histogram"]
 
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
@@ -86,4 +87,33 @@ def action_cloud_figure(clouds: Mapping[str, np.ndarray], *, title: str = "First
                       xaxis=dict(title="action x", range=[-1.3, 1.3], constrain="domain"),
                       yaxis=dict(title="action y", range=[-1.3, 1.3], scaleanchor="x", scaleratio=1),
                       legend=dict(orientation="h", y=-0.18))
+    return fig
+
+
+def crossing_x(trajectories: Sequence[np.ndarray], y_level: float = 0.0) -> np.ndarray:
+    """x where each trajectory (T, >= 2) first reaches height ``y_level`` (NaN if it never does)."""
+    out = []
+    for traj in trajectories:
+        traj = np.asarray(traj)
+        hit = np.flatnonzero(traj[:, 1] >= y_level)
+        out.append(traj[hit[0], 0] if len(hit) else np.nan)
+    return np.array(out)
+
+
+def crossing_histogram(groups: Mapping[str, Sequence[np.ndarray]], y_level: float = -0.12, *,
+                       title: str | None = None) -> go.Figure:
+    """Histograms of where each group's trajectories cross height ``y_level`` (the cup's mouth at -0.12 m).
+
+    Crossings near x = 0 drive into the cup; successful routes cross at |x| ~ 0.25 m. Episodes that
+    never reach the height are counted in the legend.
+    """
+    fig = go.Figure()
+    for k, (name, trajs) in enumerate(groups.items()):
+        xs = crossing_x(trajs, y_level)
+        ok = xs[np.isfinite(xs)]
+        fig.add_histogram(x=ok, name=f"{name} ({len(xs) - len(ok)} never reach it)", opacity=0.6,
+                          xbins=dict(start=-0.5, end=0.5, size=0.025), marker_color=_COLORS[k % len(_COLORS)])
+    fig.update_layout(barmode="overlay", template="plotly_white", height=340,
+                      title=title or f"Where rollouts cross y = {y_level} m (the cup's mouth spans |x| < 0.16)",
+                      xaxis_title="x (m)", yaxis_title="episodes", legend=dict(orientation="h", y=-0.25))
     return fig
