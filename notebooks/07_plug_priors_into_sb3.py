@@ -149,12 +149,16 @@ fig
 # **Reading the curves (full mode, 2 seeds, 16k env steps each; your numbers will differ a little).**
 # PPO from scratch does not push the block into place once: it first has to discover pushing at all.
 # Both prior-based agents start where the prior is (20-25% on these 20 start states): that head
-# start is what the prior buys, for free. In our run, residual PPO ended higher (20-25% -> 35-40%)
-# while DSRL went up and down between 10% and 35% and ended about where it started.
+# start is what the prior buys, for free. Within this budget, however, neither improves on it. In our
+# run residual PPO ended exactly where it started (25% and 20%): every evaluation replays the same
+# start states *and* the same prior draws, and the mean correction it learned changed none of the 20
+# outcomes. DSRL went up and down between 10% and 35% (it is evaluated by sampling its own policy, so
+# its curve is noisier) and ended about where it started.
 #
-# Is the residual gain real? Not yet, by two checks. With 20 evaluation episodes the standard error
-# of a 25% success rate is ~10 points, so +-15 points over 2 seeds is within noise. And longer runs
-# of the same setups do not keep the gain (below).
+# A lesson in noise: an earlier version of this notebook did not reseed the prior's sampler at each
+# evaluation, and residual PPO then seemed to climb from 20-25% to 35-40% with the same budget. With
+# 20 episodes, the standard error of a 25% success rate is ~10 points: fix what you can (start states,
+# random draws), use several seeds, and distrust gains of that size.
 #
 # Longer runs. `benchmarks/priors_sample_efficiency.py` (3 seeds, 50,000 env steps, the same settings
 # as here): PPO from scratch 0% throughout; residual PPO 23% -> 20% (best 32%); DSRL 20% -> 33% (best
