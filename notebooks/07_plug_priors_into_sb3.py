@@ -190,6 +190,17 @@ fig
 residual_magnitude_figure({f"seed {r.seed}": r.train_env.residual_history() for r in runs["residual"]})
 
 # %% [markdown]
+# In our full run the curve was flat at ~0.14 (the size of PPO's initial exploration noise, 0.3 x
+# e^-1 per axis) and PPO's log standard deviation was still ~-1.0 at the end: in 16k env steps PPO
+# hardly changed the residual policy. The learning signal (a few successes more or less among ~80
+# episodes) is too weak for that budget. A residual that grows over training, or collapses towards 0,
+# is what you would see if it learned something.
+
+# %%
+print("PPO log std per action axis at the end:", [np.round(r.model.policy.log_std.detach().numpy(), 2).tolist()
+                                                  for r in runs["residual"]])
+
+# %% [markdown]
 # ## 4. Inside the DSRL agent: where does it move the noise?
 # The prior was trained to denoise x_T ~ N(0, I). The DSRL agent chooses x_T itself, within
 # [-2, 2]. The histogram compares its choices early and late in training with the N(0, 1) density;
