@@ -273,8 +273,8 @@ print(f"sample-and-select after {SELECT_STEPS} steps: {select_eval.success_rate:
 #   like learning.
 # * The prior in the loop costs one batched denoising call per chunk (every Ta = 4 steps, for all 8
 #   envs at once, ~9 ms for 10 DDIM steps). In `benchmarks/priors_sample_efficiency.py` residual PPO
-#   ran at 0.45x and DSRL at 0.89x the env steps per second of plain PPO (DSRL's agent takes 4x fewer
-#   decisions, so its own updates are cheaper).
+#   ran at about half the env steps per second of plain PPO (0.45-0.54x over three runs) and DSRL at
+#   ~0.9x (its agent takes 4x fewer decisions, so its own updates are cheaper).
 # * Sample-and-select needs no wrapper but runs the prior every step and SAC's updates every step: the
 #   slowest of the three per env step.
 #
