@@ -28,7 +28,7 @@
 # among the prior's proposals.
 #
 # **Prerequisites.** Notebook 01 (SB3 PPO, learning curves) and notebook 03 (diffusion policy, action
-# chunks, DDPM/DDIM). Notebook 02 introduced `labkit/PushBlock-v0` and its scripted expert.
+# chunks, DDPM/DDIM). `labkit/PushBlock-v0` and its scripted expert are introduced below.
 #
 # **Time.** About 4-5 minutes on a 2-core laptop (no GPU); the prior is shipped, only the RL
 # agents train here. `LABKIT_SMOKE=1` runs everything in seconds with tiny budgets (the numbers then
@@ -59,6 +59,11 @@ print(f"smoke mode: {SMOKE}; torch threads: {torch.get_num_threads()}")
 
 # %% [markdown]
 # ## 1. A prior that is good but not good enough
+# The task, `labkit/PushBlock-v0`: a disk pusher must push a sliding square block into a target pose
+# (within 2.5 cm and 0.25 rad) in 200 steps at 20 Hz. Observation `(13,)`: pusher position and
+# velocity, block pose, block-to-target offset and angle error; action `(2,)`: the pusher's desired
+# velocity. Contact makes it hard: the pusher must get behind the block and push off-centre to turn it.
+#
 # `push_block_prior` ships in `data/` (see `data/README.md` for its hash). It was made by
 # `python -m labkit make-data push_block_prior`: a `DiffusionPolicy` (MLP denoiser, observation
 # history To = 2, chunks of H = 8 actions of which Ta = 4 are executed, DDIM with 10 steps) trained
