@@ -151,6 +151,8 @@ rows = [("DPPO", before.success_rate, np.mean([r.success_rate for r in after.val
 print(f"{'method':>20}  before  after  env steps  seconds")
 for name, b, a_, steps, secs in rows:
     print(f"{name:>20}  {b:6.0%}  {a_:5.0%}  {steps:9.0f}  {secs:7.0f}")
+print("successful routes before:", before.route_counts, " after DPPO, per seed:",
+      [r.route_counts for r in after.values()])
 
 # %%
 best = actors[SEEDS[0]]
@@ -161,9 +163,9 @@ trajectories_figure(after[SEEDS[0]].trajectories[:40],
 
 # %% [markdown]
 # ## 6. The action distribution narrows onto the successful modes
-# Where do the rollouts pass the cup's mouth (height y = -0.12 m)? Before fine-tuning many pass near
-# x = 0, i.e. into the cup, or dither and never get there; after DPPO the crossings gather in two
-# narrow bands at |x| ~ 0.25 m, one per route.
+# Where do the rollouts pass the cup's mouth (height y = -0.12 m)? Before fine-tuning over a third of
+# them pass near x = 0, i.e. into the cup (37% in our run); after DPPO none do (0%): the crossings
+# gather in narrow bands beside the cup at |x| ~ 0.25 m.
 
 # %%
 from labkit.viz import crossing_histogram, crossing_x
@@ -204,8 +206,9 @@ action_cloud_figure(clouds)
 #   stochastic.
 # * Starting from a policy that fails about half of the time, about a minute of DPPO on a CPU
 #   (24k env steps) brings it close to always succeeding (in our full run: 51% -> 98%, mean of 3
-#   seeds). Its rollouts stop entering the cup and pass it in two narrow bands, one per route: the
-#   distribution narrowed onto the successful modes without collapsing onto one.
+#   seeds). Its rollouts stop entering the cup and pass it in narrow bands beside it: the
+#   distribution narrowed onto the successful modes. Whether both routes survive fine-tuning is
+#   printed per seed in section 5 (PPO has no reason to keep both: one is enough for the reward).
 # * Gaussian PPO fine-tunes the same way with a direct log-probability and is far cheaper per update,
 #   but it starts from a Gaussian BC policy that averages the two routes into the cup (10% in our run)
 #   and got to 77% with the same env steps. Residual PPO (SB3) on the frozen diffusion policy barely
