@@ -9,8 +9,8 @@ DPPO: an under-trained diffusion policy (``pretrain_diffusion``: 200 BC iteratio
 demos) fine-tuned with ``finetune_ppo``; success before and after (evaluation episodes), env steps,
 wall time, and env steps / seconds until the training success (last 100 episodes) first reached 90%.
 
-    python benchmarks/offline_and_dppo.py            # 3 seeds each, full budget (~25 min on 2 idle cores)
-    python benchmarks/offline_and_dppo.py --quick    # 1 seed, small budgets (< 3 min)
+    python benchmarks/offline_and_dppo.py            # 3 seeds each, full budget (~12 min on 2 cores)
+    python benchmarks/offline_and_dppo.py --quick    # 1 seed, small budgets (~2 min)
     python benchmarks/offline_and_dppo.py --only dppo
 
 Results go to benchmarks/results/offline_and_dppo[_quick].json.
