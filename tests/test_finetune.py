@@ -281,26 +281,19 @@ def test_failing_episodes_reach_the_split_like_the_expert_and_scores_normalise()
 
 @pytest.mark.slow
 def test_dppo_raises_success_of_an_under_trained_policy():
-    """A briefly pre-trained diffusion policy gets better at TwoRoutes with ~30 s of DPPO."""
-    from labkit.data import ChunkDataset, collect_episodes
-    from labkit.envs import make
-    from labkit.envs.experts import TwoRoutesExpert
+    """The kit's under-trained diffusion policy (~45%) gets clearly better with 16k env steps of DPPO.
+
+    An env-step budget, not a time budget, so a busy machine makes the test slower, not weaker.
+    """
+    from labkit.datasets import load_demos
     from labkit.evaluate import evaluate
-    from labkit.finetune import PPOConfig, finetune_ppo
-    from labkit.train import train_policy
+    from labkit.finetune import DPPO_ACTOR, dppo_config, finetune_ppo, pretrain_diffusion
 
     env_id = "labkit/TwoRoutes-v0"
-    demos = collect_episodes(make(env_id), TwoRoutesExpert(), 30, seed=0, expert_name="expert", progress=False)
-    windows = ChunkDataset(demos, n_obs_steps=1, horizon=4)
-    torch.manual_seed(0)
-    policy = DiffusionPolicy(DiffusionPolicyConfig(obs_dim=8, action_dim=2, n_obs_steps=1, horizon=4, n_action_steps=4,
-                                                   num_inference_steps=5, mlp_hidden_dim=64, mlp_n_layers=2))
-    policy.fit_normalizers(windows.all_obs(), windows.all_actions())
-    train_policy(policy, windows, iterations=150, progress=False, ema_decay=None, warmup_steps=10)
-    actor = DiffusionPPOActor(policy, num_inference_steps=5, min_std=0.1)
+    policy = pretrain_diffusion(load_demos("two_routes_demos"), iterations=200, seed=0, progress=False)
+    actor = DiffusionPPOActor(policy, **DPPO_ACTOR)
     before = evaluate(actor, env_id, 40, seed=100, progress=False).success_rate
-    result = finetune_ppo(actor, env_id, PPOConfig(n_envs=8, n_steps=16, max_seconds=25, actor_lr=3e-4, seed=0),
-                          progress=False)
+    result = finetune_ppo(actor, env_id, dppo_config(total_env_steps=16_000, seed=0), progress=False)
     after = evaluate(actor, env_id, 40, seed=100, progress=False).success_rate
-    assert result.history and result.env_steps > 0 and not result.interrupted
-    assert after > before + 0.1, (before, after, result.history[-1])
+    assert result.history and result.env_steps >= 16_000 and not result.interrupted
+    assert before <= 0.6 and after > before + 0.2, (before, after, result.history[-1])
