@@ -1,7 +1,6 @@
 """data/: every shipped file exists, loads validated, and matches the hash data/README.md gives."""
 
 import hashlib
-import shutil
 
 import pytest
 

@@ -109,7 +109,7 @@ def step_log_probs(
     :param chain: (B, R + 1, H, A) from ``denoise(..., record_last=R)``.
     :return: (B, R), differentiable with respect to the denoiser.
     """
-    B, R = chain.shape[0], chain.shape[1] - 1
+    R = chain.shape[1] - 1  # chain: (B, R + 1, H, A)
     timesteps = sched.timesteps.tolist()[len(sched.timesteps) - R :]
     out = []
     for j, t in enumerate(timesteps):

@@ -45,13 +45,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from labkit.diffusion import DiffusionPolicy, GaussianBCPolicy
+from labkit.envs.wrappers import ActionChunkWrapper
 from labkit.finetune.chain import ddpm_scheduler, denoise, gaussian_log_prob, step_log_probs
 from labkit.finetune.offline import mlp
 
@@ -70,50 +70,6 @@ __all__ = [
 
 # ---------------------------------------------------------------------------------------------
 # env
-
-
-class ActionChunkWrapper(gym.Wrapper):
-    """One ``step`` executes a chunk of ``n_action_steps`` actions; observations are histories.
-
-    - action: ``(n_action_steps * A,)`` (the chunk, flattened); execution stops early when the
-      episode ends, and the rewards of the executed actions are summed;
-    - observation: the last ``n_obs_steps`` observations, flattened ``(To * D,)`` (the first
-      observation of an episode is repeated to fill the history);
-    - ``info["chunk_steps"]``: how many env steps the chunk took.
-    """
-
-    def __init__(self, env: gym.Env, n_obs_steps: int = 1, n_action_steps: int = 1) -> None:
-        super().__init__(env)
-        if n_obs_steps < 1 or n_action_steps < 1:
-            raise ValueError(f"n_obs_steps and n_action_steps must be >= 1. Got {n_obs_steps}, {n_action_steps}.")
-        self.n_obs_steps, self.n_action_steps = n_obs_steps, n_action_steps
-        a_space, o_space = env.action_space, env.observation_space
-        self.action_space = gym.spaces.Box(np.tile(a_space.low, n_action_steps), np.tile(a_space.high, n_action_steps),
-                                           dtype=np.float32)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (n_obs_steps * o_space.shape[0],), np.float32)
-        self._act_dim = a_space.shape[0]
-        self._history: deque = deque(maxlen=n_obs_steps)
-
-    def _obs(self) -> np.ndarray:
-        return np.concatenate(list(self._history)).astype(np.float32)  # (To * D,)
-
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        self._history.extend([obs] * self.n_obs_steps)
-        return self._obs(), info
-
-    def step(self, action):
-        chunk = np.asarray(action, dtype=np.float32).reshape(self.n_action_steps, self._act_dim)  # (Ta, A)
-        total, terminated, truncated, info, n = 0.0, False, False, {}, 0
-        for a in chunk:
-            obs, reward, terminated, truncated, info = self.env.step(a)
-            self._history.append(obs)
-            total += float(reward)
-            n += 1
-            if terminated or truncated:
-                break
-        info = dict(info, chunk_steps=n)
-        return self._obs(), total, terminated, truncated, info
 
 
 def make_chunk_vec_env(env_id: str, n_envs: int, n_obs_steps: int, n_action_steps: int, seed: int = 0):

@@ -27,7 +27,7 @@ import torch
 
 from labkit.data import EpisodeDataset
 from labkit.finetune.dppo import PPOConfig
-from labkit.finetune.offline import DiffusionQLConfig, IDQLPolicy, IQLConfig, IQLCritic, train_diffusion_ql, train_iql
+from labkit.finetune.offline import IDQLPolicy, IQLConfig, IQLCritic, train_diffusion_ql, train_iql
 
 __all__ = [
     "OFFLINE_HORIZONS",

@@ -30,47 +30,17 @@ Recorded for plotting: ``steered_noise()`` (decisions * n_envs, H * A), to compa
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
 from labkit.diffusion import ChunkPolicy, DiffusionPolicy
+from labkit.envs.wrappers import ActionChunkWrapper
 from labkit.priors.base import PriorMismatchError, PriorRunner, check_prior
 from labkit.priors.residual import _env_id
 
 __all__ = ["ActionChunkWrapper", "NoiseSpaceVecEnv", "make_noise_space_env"]
-
-
-class ActionChunkWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Execute a flattened chunk of ``n_action_steps`` actions as one step; rewards are summed.
-
-    Action space: the env's Box tiled Ta times, flattened to (Ta * A,). The episode may end inside
-    the chunk; the rest of the chunk is then dropped. ``info["chunk_obs"]`` holds the observations
-    after each executed action (k, obs_dim) and ``info["chunk_steps"]`` = k.
-    """
-
-    def __init__(self, env: gym.Env, n_action_steps: int) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, n_action_steps=n_action_steps)
-        gym.Wrapper.__init__(self, env)
-        box = env.action_space
-        if not isinstance(box, spaces.Box) or n_action_steps < 1:
-            raise ValueError(f"ActionChunkWrapper needs a Box action space and n_action_steps >= 1. Got {box}, {n_action_steps}.")
-        self.n_action_steps, self.action_dim = int(n_action_steps), int(np.prod(box.shape))
-        self.action_space = spaces.Box(np.tile(box.low.ravel(), n_action_steps), np.tile(box.high.ravel(), n_action_steps), dtype=box.dtype)
-
-    def step(self, action):
-        chunk = np.asarray(action).reshape(self.n_action_steps, self.action_dim)  # (Ta*A,) -> (Ta, A)
-        total, seen = 0.0, []
-        for a in chunk:
-            obs, reward, terminated, truncated, info = self.env.step(a)
-            total += float(reward)
-            seen.append(obs)
-            if terminated or truncated:
-                break
-        info = dict(info, chunk_obs=np.stack(seen), chunk_steps=len(seen))
-        return obs, total, terminated, truncated, info
 
 
 class NoiseSpaceVecEnv(VecEnvWrapper):
