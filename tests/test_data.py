@@ -474,7 +474,7 @@ def test_minari_bridge_explains_how_to_install(monkeypatch):
 
 
 def test_minari_round_trip(collected, tmp_path, monkeypatch):
-    pytest.importorskip("minari", reason="minari is optional (pip install 'minari[create]'); bridge not exercised")
+    pytest.importorskip("minari", reason="minari is optional (pip install 'minari[create]==0.5.4' h5py); real round trip not exercised")
     import minari
 
     from labkit.data import from_minari, to_minari
