@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["EvalResult", "evaluate", "rollout_frames", "as_policy_fn", "measure_latency"]
+__all__ = ["EvalResult", "evaluate", "rollout_frames", "as_policy_fn", "measure_latency", "with_sampling"]
 
 
 @dataclass
@@ -325,3 +325,21 @@ def measure_latency(policy: Any, obs_dim: int, *, calls: int = 50, warmup: int =
             if i >= warmup:
                 times.append(time.perf_counter() - t0)
     return 1000.0 * statistics.median(times)
+
+
+class with_sampling:  # noqa: N801 (reads as a function at the call site)
+    """The same generative policy, sampling with fixed options (e.g. ``sampler="ddpm", num_inference_steps=20``).
+
+    ``evaluate(with_sampling(policy, sampler="ddim", num_inference_steps=5), env_id)`` compares
+    samplers without retraining. The generator passed by ``evaluate`` is kept.
+    """
+
+    def __init__(self, policy: Any, **options: Any):
+        if not hasattr(policy, "predict_action"):
+            raise TypeError(f"with_sampling needs a labkit policy with predict_action(). Got {type(policy).__name__}.")
+        self.policy, self.options = policy, options
+        self.config = policy.config
+        self.env_id = getattr(policy, "env_id", None)
+
+    def predict_action(self, obs: torch.Tensor, generator: torch.Generator | None = None, **kw: Any) -> torch.Tensor:
+        return self.policy.predict_action(obs, generator=generator, **{**kw, **self.options})

@@ -39,7 +39,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from labkit.callbacks import TrainingMonitor, learn
 from labkit.envs import make
 from labkit.seeding import seed_everything
-from labkit.viz import learning_curves, show_video, show_videos, trajectories_figure
+from labkit.viz import learning_curves, show_videos, trajectories_figure
 
 torch.set_num_threads(1)  # small MLPs: one thread is fastest, and leaves a core for the environment
 PPO_STEPS = 2_048 if SMOKE else 40_000

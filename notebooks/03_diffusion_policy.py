@@ -35,7 +35,7 @@ import torch
 
 import labkit
 from labkit.datasets import load_demos
-from labkit.evaluate import evaluate, measure_latency
+from labkit.evaluate import evaluate, measure_latency, with_sampling
 from labkit.recipes import HORIZONS, behaviour_cloning
 from labkit.viz import route_bar, show_videos, trajectories_figure
 
@@ -110,10 +110,8 @@ trajectories_figure(
 from labkit.envs import make
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
 
-env = make("labkit/TwoRoutes-v0")
-split_obs, _ = env.reset(seed=0)
-env.unwrapped.set_state(np.array([0.0, -0.2]), np.array([0.0, 0.3]))  # at the split, moving up
-split_obs = env.unwrapped._get_obs()
+env = make("labkit/TwoRoutes-v0", seed=0)
+split_obs = env.unwrapped.observation_at([0.0, -0.2], velocity=[0.0, 0.3])  # at the split, moving up
 obs_hist = torch.as_tensor(np.stack([split_obs, split_obs]), dtype=torch.float32)[None].repeat(64, 1, 1)  # (64, To, 8)
 gen = torch.Generator().manual_seed(0)
 _, chain = diff.sample_actions(obs_hist, generator=gen, sampler="ddpm", num_inference_steps=100, return_chain=True)
@@ -139,14 +137,8 @@ rows = []
 for sampler, k in settings:
     lat = measure_latency(diff, demos.obs_dim, sampler=sampler, num_inference_steps=k, calls=10 if SMOKE else 30)
 
-    class Fixed:  # the same policy, sampling with this setting
-        config = diff.config
-
-        @staticmethod
-        def predict_action(obs, **kw):
-            return diff.predict_action(obs, sampler=sampler, num_inference_steps=k, generator=kw.get("generator"))
-
-    r = evaluate(Fixed, "labkit/TwoRoutes-v0", 4 if SMOKE else 50, seed=2000, progress=False)
+    r = evaluate(with_sampling(diff, sampler=sampler, num_inference_steps=k), "labkit/TwoRoutes-v0",
+                 4 if SMOKE else 50, seed=2000, progress=False)
     rows.append((f"{sampler.upper()}-{k}", lat, r.success_rate))
     print(f"{sampler.upper()}-{k:<3} latency {lat:6.2f} ms per call   success {r.success_rate:.0%}")
 fig = go.Figure(go.Scatter(x=[r[1] for r in rows], y=[r[2] for r in rows], text=[r[0] for r in rows],

@@ -31,7 +31,6 @@
 
 # %%
 import numpy as np
-import plotly.graph_objects as go
 
 import labkit
 from labkit.datasets import load_demos

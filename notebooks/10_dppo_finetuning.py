@@ -189,10 +189,8 @@ for name, trajs in {"before": before.trajectories, "after": after[SEEDS[0]].traj
 # %%
 from labkit.envs import make
 
-env = make(ENV_ID)
-env.reset(seed=0)
-env.unwrapped.set_state(np.array([0.0, -0.2]), np.array([0.0, 0.2]))  # at the split, moving up
-s_split = env.unwrapped._get_obs()
+env = make(ENV_ID, seed=0)
+s_split = env.unwrapped.observation_at([0.0, -0.2], velocity=[0.0, 0.2])  # at the split, moving up
 clouds = {"before": sample_first_actions(DiffusionPPOActor(pretrained, **DPPO_ACTOR), s_split, n=200),
           "after DPPO": sample_first_actions(best, s_split, n=200)}
 for name, c in clouds.items():

@@ -147,3 +147,24 @@ def test_evaluate_refuses_a_policy_for_another_task():
         evaluate(make_policy("gaussian", 8, 2), "labkit/PushBlock-v0", 1, progress=False)
     with pytest.raises(ValueError, match="kind must be"):
         make_policy("vae", 8, 2)
+
+
+def test_with_sampling_pins_options_and_observation_at_places_the_robot():
+    from labkit.envs import make
+    from labkit.evaluate import with_sampling
+    from labkit.recipes import make_policy
+
+    env = make("labkit/TwoRoutes-v0", seed=0).unwrapped
+    obs = env.observation_at([0.0, -0.2], velocity=[0.0, 0.3])
+    np.testing.assert_allclose(obs[:4], [0.0, -0.2, 0.0, 0.3], atol=1e-6)
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        env.observation_at([0.0, -0.2, 0.0])
+    policy = make_policy("diffusion", 8, 2)
+    policy.fit_normalizers(torch.randn(50, 8), torch.rand(50, 2) * 2 - 1)
+    hist = torch.as_tensor(np.stack([obs, obs]))[None]  # (1, To, 8)
+    pinned = with_sampling(policy, sampler="ddim", num_inference_steps=3)
+    a = pinned.predict_action(hist, generator=torch.Generator().manual_seed(0))
+    b = policy.predict_action(hist, generator=torch.Generator().manual_seed(0), sampler="ddim", num_inference_steps=3)
+    assert torch.equal(a, b) and pinned.config is policy.config
+    with pytest.raises(TypeError, match="predict_action"):
+        with_sampling(object())

@@ -89,6 +89,17 @@ class TwoRoutesEnv(MujocoEnv):
         """Robot position ``(2,)``: the two slide joints are its x and y offsets."""
         return self.data.qpos[:2].copy()
 
+    def observation_at(self, position, velocity=(0.0, 0.0)) -> np.ndarray:
+        """Put the robot at ``position`` (2,) with ``velocity`` (2,) and return the observation (8,).
+
+        For probing a policy at a chosen state, e.g. the split point ``(0, -0.2)`` below the cup.
+        """
+        pos, vel = np.asarray(position, dtype=np.float64), np.asarray(velocity, dtype=np.float64)
+        if pos.shape != (2,) or vel.shape != (2,):
+            raise ValueError(f"position and velocity must have shape (2,). Got {pos.shape} and {vel.shape}.")
+        self.set_state(pos, vel)
+        return self._get_obs()
+
     def _get_obs(self) -> np.ndarray:
         pos, vel = self.data.qpos[:2], self.data.qvel[:2]
         return np.concatenate([pos, vel, self.goal - pos, self.obstacle - pos]).astype(np.float32)
