@@ -88,6 +88,35 @@ def test_shifted_variant_moves_the_obstacle():
     assert obs_b[6] > obs_a[6]  # obstacle - x, seen in the observation
 
 
+def test_blocked_variant_closes_the_right_route_and_pays_only_success():
+    # The observation is unchanged: nothing tells the blocked world from the open one.
+    a = make("labkit/TwoRoutes-v0").unwrapped
+    b = make("labkit/TwoRoutesBlocked-v0").unwrapped
+    np.testing.assert_array_equal(a.reset(seed=3)[0], b.reset(seed=3)[0])
+    right = evaluate(TwoRoutesExpert(route="right"), "labkit/TwoRoutesBlocked-v0", n_episodes=4, seed=0, progress=False)
+    left = evaluate(TwoRoutesExpert(route="left"), "labkit/TwoRoutesBlocked-v0", n_episodes=4, seed=0, progress=False)
+    assert right.success_rate == 0.0 and left.success_rate == 1.0
+    assert set(right.returns) == {0.0} and set(left.returns) == {1.0}  # sparse: 1 on success, nothing else
+    assert right.lengths.min() == 100  # stuck under the barrier until the time limit
+    # The open TwoRoutes still lets the right-hand expert through.
+    assert evaluate(TwoRoutesExpert(route="right"), "labkit/TwoRoutes-v0", n_episodes=2, seed=0,
+                    progress=False).success_rate == 1.0
+
+
+def test_blocked_dense_reward_counts_only_the_open_route():
+    from labkit.envs.two_routes import TwoRoutesEnv
+
+    open_env, blocked = TwoRoutesEnv(), TwoRoutesEnv(blocked="right")
+    beside_right, beside_left = np.array([0.3, -0.05]), np.array([-0.3, -0.05])
+    assert open_env.path_length(beside_right) == pytest.approx(open_env.path_length(beside_left))
+    assert blocked.path_length(beside_left) == pytest.approx(open_env.path_length(beside_left))
+    assert blocked.path_length(beside_right) > blocked.path_length(beside_left) + 0.3  # back round the bottom
+    with pytest.raises(ValueError, match="blocked must be"):
+        TwoRoutesEnv(blocked="up")
+    with pytest.raises(ValueError, match="reward must be"):
+        TwoRoutesEnv(reward="shaped")
+
+
 def test_average_of_two_good_experts_fails():
     from labkit.analysis import AverageOfExperts, action_directions
 

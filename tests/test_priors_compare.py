@@ -79,3 +79,19 @@ def test_figures_build(prior):
     assert len(fig.data) == 2 * 17 + 1 and len(fig.layout.updatemenus[0].buttons) == 17
     with pytest.raises(ValueError, match="noise must be"):
         steered_noise_figure(np.zeros(5))
+
+
+def test_tasks_give_train_with_prior_its_settings():
+    from labkit.priors.compare import PPO_DEFAULTS, TASKS
+
+    blocked = TASKS["blocked"]
+    kw = blocked.kwargs("residual")
+    assert kw["scale"] == 1.0 and kw["check_env_id"] is False and "scale" not in kw["ppo_kwargs"]
+    assert TASKS["pushblock"].kwargs("dsrl") == {"ppo_kwargs": {}, "check_env_id": True}
+    assert set(PPO_DEFAULTS) == set(METHODS)
+    with pytest.raises(ValueError, match="method must be one of"):
+        blocked.kwargs("bc")
+    two_routes = blocked.load_prior()
+    assert two_routes.env_id == "labkit/TwoRoutes-v0"  # trained before the world changed
+    res = evaluate(two_routes, blocked.env_id, 8, seed=0, batch_size=8, progress=False)
+    assert set(res.route_counts) <= {"left"} and res.success_rate < 1  # the right route is closed

@@ -29,6 +29,13 @@ both routes are therefore *bimodal*: a Gaussian policy fitted to them predicts t
 The start is on the centre line, with a little noise along it (``start_noise=(0, 0.02)`` m): nothing
 observable tells left from right, so the choice of route is the demonstrator's alone.
 ``goal``, ``obstacle`` and ``start_noise`` are constructor arguments, so a variant is one keyword away.
+
+``labkit/TwoRoutesBlocked-v0`` (``blocked="right", reward="sparse"``) is the world after it changed: a
+barrier (orange) closes the right-hand route, and the reward is only ``1`` on success. The observation
+does not show the barrier, so a prior trained on TwoRoutes demonstrations still takes the right route
+about half the time and gets stuck; an agent that starts from scratch gets no reward until it finds
+the goal by chance. (``blocked`` alone keeps the dense reward, whose path length then counts only the
+open route.)
 """
 
 from __future__ import annotations
@@ -45,6 +52,9 @@ ASSET = Path(__file__).parent / "assets" / "two_routes.xml"
 class TwoRoutesEnv(MujocoEnv):
     """The multimodal point-robot task. See the module docstring for spaces and reward."""
 
+    #: Half-width of the cup (m), as in the XML.
+    CUP_HALF_WIDTH = 0.16
+
     metadata = {"render_modes": ["rgb_array", "depth_array"], "render_fps": 20}
 
     def __init__(
@@ -55,6 +65,8 @@ class TwoRoutesEnv(MujocoEnv):
         start_noise: tuple[float, float] = (0.0, 0.02),
         goal_radius: float = 0.05,
         max_speed: float = 0.5,
+        blocked: str | None = None,
+        reward: str = "dense",
         render_mode: str | None = None,
         width: int = 240,
         height: int = 240,
@@ -65,6 +77,11 @@ class TwoRoutesEnv(MujocoEnv):
         self.start_noise = np.broadcast_to(np.asarray(start_noise, dtype=np.float64), (2,)).copy()
         self.goal_radius = float(goal_radius)
         self.max_speed = float(max_speed)
+        if blocked not in (None, "left", "right"):
+            raise ValueError(f"blocked must be None, 'left' or 'right'. Got {blocked!r}.")
+        if reward not in ("dense", "sparse"):
+            raise ValueError(f"reward must be 'dense' or 'sparse'. Got {reward!r}.")
+        self.blocked, self.reward_type = blocked, reward
         obs_space = spaces.Box(-np.inf, np.inf, shape=(8,), dtype=np.float32)
         super().__init__(
             str(ASSET),
@@ -80,6 +97,14 @@ class TwoRoutesEnv(MujocoEnv):
         # Move goal marker and obstacle to where this instance wants them.
         self.model.site("goal").pos[:2] = self.goal
         self.model.body("obstacle").pos[:2] = self.obstacle
+        if blocked is not None:  # close the gap between the cup and the side wall on that side
+            side = 1.0 if blocked == "right" else -1.0
+            inner = self.obstacle[0] + side * self.CUP_HALF_WIDTH
+            wall = side * float(self.model.geom("wall_e").pos[0] - self.model.geom("wall_e").size[0])
+            geom = self.model.geom("blocker")
+            geom.pos[:2] = [(inner + wall) / 2, self.obstacle[1] - 0.02]
+            geom.pos[2] = 0.04
+            geom.size[0] = abs(wall - inner) / 2
         self._route = "none"
         self._prev_path = 0.0
 
@@ -108,7 +133,7 @@ class TwoRoutesEnv(MujocoEnv):
         return float(np.linalg.norm(self.goal - self.data.qpos[:2]))
 
     def path_length(self, pos: np.ndarray) -> float:
-        """Length of the shortest way from ``pos`` round the cup (either side) to the goal.
+        """Length of the shortest way from ``pos`` round the cup (either open side) to the goal.
 
         Piecewise: above the cup, straight to the goal; beside it, via the top corner on that side;
         below it, via the nearer bottom corner then the top corner; inside the pocket, out of the
@@ -117,7 +142,7 @@ class TwoRoutesEnv(MujocoEnv):
         """
         margin = 0.03  # robot radius plus a little clearance
         ox, oy = self.obstacle
-        half_w, top, bottom = 0.16 + margin, oy + 0.07 + margin, oy - 0.11 - margin
+        half_w, top, bottom = self.CUP_HALF_WIDTH + margin, oy + 0.07 + margin, oy - 0.11 - margin
         g = self.goal
 
         def dist(a, b):
@@ -127,16 +152,22 @@ class TwoRoutesEnv(MujocoEnv):
             low, up = (ox + side * half_w, bottom), (ox + side * half_w, top)
             return dist(low, up) + dist(up, g)
 
+        sides = {None: (-1.0, 1.0), "right": (-1.0,), "left": (1.0,)}[self.blocked]  # the open route(s)
         x, y = pos
         if y >= top:
             return dist(pos, g)
         if abs(x - ox) >= half_w:
-            up = (ox + np.sign(x - ox) * half_w, top)
-            return dist(pos, up) + dist(up, g)
+            side = float(np.sign(x - ox))
+            if side in sides:
+                up = (ox + side * half_w, top)
+                return dist(pos, up) + dist(up, g)
+            # beside the cup on the blocked side: back under the cup to the open side
+            low = (ox + side * half_w, bottom)
+            return dist(pos, low) + dist(low, (ox - side * half_w, bottom)) + from_corner(-side)
         if y <= bottom:
-            return min(dist(pos, (ox + s * half_w, bottom)) + from_corner(s) for s in (-1.0, 1.0))
+            return min(dist(pos, (ox + s * half_w, bottom)) + from_corner(s) for s in sides)
         mouth = (ox, bottom)
-        return dist(pos, mouth) + min(dist(mouth, (ox + s * half_w, bottom)) + from_corner(s) for s in (-1.0, 1.0))
+        return dist(pos, mouth) + min(dist(mouth, (ox + s * half_w, bottom)) + from_corner(s) for s in sides)
 
     def _update_route(self) -> None:
         x, y = self.data.qpos[:2]
@@ -162,7 +193,10 @@ class TwoRoutesEnv(MujocoEnv):
         dist = self._distance()
         success = dist < self.goal_radius
         path = self.path_length(self.data.qpos[:2])
-        reward = 10.0 * (self._prev_path - path) - 0.01 + (5.0 if success else 0.0)
+        if self.reward_type == "sparse":
+            reward = 1.0 if success else 0.0
+        else:
+            reward = 10.0 * (self._prev_path - path) - 0.01 + (5.0 if success else 0.0)
         self._prev_path = path
         info = {"is_success": bool(success), "route": self._route, "distance": dist}
         return self._get_obs(), float(reward), bool(success), False, info
