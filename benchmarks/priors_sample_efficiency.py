@@ -13,7 +13,8 @@ prior draws). Reported per method (mean over seeds):
 - env steps to reach 90% success (``--threshold``); a seed that never reaches it counts as the whole
   budget, so a mean over such seeds is a lower bound ("at least");
 - start, final and best success; training wall time (evaluations excluded);
-- env steps per second of the same PPO with the prior in the loop against plain PPO on the same env.
+- env steps per second of PPO with the prior in the loop against the same PPO (same settings) on the
+  plain env, without the prior.
 
 Targets from the issue: residual or DSRL reaches the threshold in at most a fifth of the steps PPO
 needs from scratch; throughput with the prior in the loop at least half of plain PPO's.
@@ -38,18 +39,24 @@ from _common import table, write_results  # noqa: E402
 from labkit.priors.compare import METHODS, TASKS, PriorTask, train_with_prior  # noqa: E402
 
 
-def throughput(task: PriorTask, prior, method: str, env_steps: int) -> dict[str, float]:
-    """Env steps per second of PPO training alone (no evaluations), after a short warm-up."""
+def throughput(task: PriorTask, prior, method: str, env_steps: int, *, with_prior: bool = True,
+               settings_of: str | None = None) -> dict[str, float]:
+    """Env steps per second of PPO training alone (no evaluations), after a short warm-up.
+
+    :param with_prior: False: the same PPO (``settings_of``'s settings, default ``method``'s) on the
+        plain env, i.e. "the same agent without the prior".
+    """
     from stable_baselines3 import PPO
 
     from labkit.priors.compare import PPO_DEFAULTS, make_method_env
 
-    kw = task.kwargs(method)
-    ppo = {**PPO_DEFAULTS[method], **kw["ppo_kwargs"]}
-    venv = make_method_env(method, task.env_id, prior, 8, seed=0, scale=kw.get("scale", 0.3),
-                           bound=kw.get("bound", 2.0), check_env_id=task.check_env_id)
+    settings_of = settings_of or method
+    kw = task.kwargs(settings_of)
+    ppo = {**PPO_DEFAULTS[settings_of], **kw["ppo_kwargs"]}
+    venv = make_method_env(method if with_prior else "scratch", task.env_id, prior, 8, seed=0,
+                           scale=kw.get("scale", 0.3), bound=kw.get("bound", 2.0), check_env_id=task.check_env_id)
     model = PPO("MlpPolicy", venv, seed=0, **ppo)
-    per_agent_step = prior.config.n_action_steps if method == "dsrl" else 1
+    per_agent_step = prior.config.n_action_steps if method == "dsrl" and with_prior else 1
     agent_steps = env_steps // per_agent_step
     model.learn(max(ppo["n_steps"] * 4, 512))  # warm-up: a few rollouts + updates
     start = time.perf_counter()
@@ -88,6 +95,9 @@ def main() -> None:
 
     tp_steps = 2_048 if args.quick else 16_384
     speed = {m: throughput(task, prior, m, tp_steps) for m in METHODS}
+    # "The same agent without the prior": PPO with each method's own settings on the plain env.
+    plain = {m: throughput(task, prior, m, tp_steps, with_prior=False) for m in ("residual", "dsrl")}
+    plain["scratch"] = speed["scratch"]
 
     def to_threshold(method):
         """Per seed: env steps to the threshold, the budget for a seed that never reached it."""
@@ -111,7 +121,7 @@ def main() -> None:
                                                    f"({n_reached}/{len(mine)} seeds)"),
             "train s/run": round(statistics.mean(r["train_seconds"] for r in mine), 1),
             "env steps/s": round(speed[method]["env_steps_per_s"]),
-            "x plain": round(speed[method]["env_steps_per_s"] / speed["scratch"]["env_steps_per_s"], 2),
+            "x plain": round(speed[method]["env_steps_per_s"] / plain[method]["env_steps_per_s"], 2),
         })
     columns = list(rows[0])
     print()
@@ -132,7 +142,7 @@ def main() -> None:
         sample_target = None
         sample_note = ("not decidable in this budget: " + ("PPO from scratch never reached the threshold; "
                        if reached("scratch") == 0 else "") + "no prior-based method reached it in all seeds")
-    speed_ratio = min(speed[m]["env_steps_per_s"] / speed["scratch"]["env_steps_per_s"] for m in ("residual", "dsrl"))
+    speed_ratio = min(speed[m]["env_steps_per_s"] / plain[m]["env_steps_per_s"] for m in ("residual", "dsrl"))
     print(f"\ntarget 'residual or DSRL reaches {args.threshold:.0%} in <= 1/5 of the steps from scratch': "
           f"{'met' if sample_target else 'missed' if sample_target is False else 'undecided'} ({sample_note})")
     print(f"target 'throughput with the prior >= 0.5 x plain': {'met' if speed_ratio >= 0.5 else 'missed'} "
@@ -141,6 +151,7 @@ def main() -> None:
     path = write_results(f"priors_sample_efficiency_{args.task}" + ("_quick" if args.quick else ""), {
         "task": args.task, "env": task.env_id, "prior": task.prior, "settings": task.settings, "quick": args.quick, "seeds": seeds, "env_steps_per_run": steps, "eval_every": eval_every,
         "eval_episodes": n_eval, "threshold": args.threshold, "table": rows, "runs": runs, "throughput": speed,
+        "throughput_plain_same_settings": plain,
         "targets": {"sample_efficiency": sample_target, "sample_note": sample_note,
                     "throughput_ratio_min": round(speed_ratio, 3), "throughput": speed_ratio >= 0.5},
         "load_average_at_start": load, "total_seconds": round(time.perf_counter() - t_all, 1)})

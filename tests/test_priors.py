@@ -197,11 +197,11 @@ def test_ppo_on_the_prior_adapts_it_to_the_blocked_world(method):
 
     torch.set_num_threads(1)
     task = TASKS["blocked"]
-    run = train_with_prior(method, task.env_id, task.load_prior(), 14_000, seed=1, eval_every=7_000,
+    run = train_with_prior(method, task.env_id, task.load_prior(), 14_000, seed=0, eval_every=7_000,
                            n_eval_episodes=20, progress=False, **task.kwargs(method))
     start, end = run.success_rate[0], run.success_rate[-1]
     assert start <= 0.6, run.success_rate  # the prior alone: the right route is closed
-    assert end >= start + 0.3, run.success_rate  # seen: residual 0.40 -> 0.95, DSRL 0.25 -> 0.95
+    assert end >= start + 0.3, run.success_rate  # seen: residual 0.50 -> 1.0, DSRL 0.45 -> 0.95
 
 
 def test_runner_keeps_envs_in_step_after_a_reset(prior):
