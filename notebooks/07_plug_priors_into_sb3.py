@@ -154,14 +154,17 @@ fig
 # * **Both prior-based agents start at the prior's ~50%**: every episode that takes the left route is
 #   a success, so the reward signal is there from the first rollout. That head start *is* the prior's
 #   contribution: it explores along demonstrated behaviour.
-# * **DSRL** climbs fastest. It only has to learn *which* noise makes the prior take the left route,
-#   a decision the prior makes in its first chunks.
+# * **DSRL** climbs fastest in the benchmark. It only has to learn *which* noise makes the prior take
+#   the left route, a decision the prior makes in its first chunks.
 # * **Residual PPO** often *dips* before it climbs: early corrections push the robot off the prior's
 #   paths (into the cup's walls) before PPO learns the one correction that matters, a push to the
 #   left below the cup, after which the prior itself carries the robot round.
 #
 # `python benchmarks/priors_sample_efficiency.py` (3 seeds, 100,000 env steps per run; README
-# "Results") measures steps to 90%: BENCH_SENTENCE
+# "Results") measured, as mean env steps to 90% success over 3 seeds: **DSRL 8,054** (per seed 12,079,
+# 6,054, 6,030), **residual PPO 12,000** (8,000, 20,000, 8,000), **PPO from scratch at least 78,667**
+# (one seed at 36,000, two never within 100,000). Both prior-based methods need at most a fifth of
+# what scratch needs (ratio <= 0.10 for DSRL, <= 0.15 for residual PPO).
 
 # %% [markdown]
 # ## 3. Inside the residual agent: how big are its corrections?

@@ -99,6 +99,13 @@ def test_zero_residual_reproduces_the_prior_exactly(prior):
     np.testing.assert_array_equal(got, ref[: len(got)])
 
 
+def test_evaluate_vec_counts_episodes_and_success(prior):
+    venv = make_residual_env(ENV, prior, n_envs=2, seed=0)
+    res = evaluate_vec(lambda o: np.zeros((len(o), 2), np.float32), venv, n_episodes=3)
+    assert set(res) == {"success_rate", "mean_return"} and 0.0 <= res["success_rate"] <= 1.0
+    assert np.isfinite(res["mean_return"])
+
+
 def test_noise_space_with_the_priors_own_noise_reproduces_its_samples(prior):
     seed, H, A = 5, prior.config.horizon, prior.config.action_dim
     ref = evaluate(prior, ENV, 1, seed=seed, batch_size=1, generator_seed=seed, progress=False).trajectories[0]
