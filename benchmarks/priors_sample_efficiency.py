@@ -11,7 +11,8 @@ evaluates the agent every ``--eval-every`` env steps on the same 20 start states
 prior draws). Reported per method (mean over seeds):
 
 - env steps to reach 90% success (``--threshold``); a seed that never reaches it counts as the whole
-  budget, so a mean over such seeds is a lower bound ("at least");
+  budget, so a mean over such seeds is a lower bound ("at least"); the median is printed too, as one
+  lucky or unlucky seed moves a mean of three a lot when the reward is sparse;
 - start, final and best success; training wall time (evaluations excluded);
 - env steps per second of PPO with the prior in the loop against the same PPO (same settings) on the
   plain env, without the prior.
@@ -39,7 +40,7 @@ from _common import table, write_results  # noqa: E402
 from labkit.priors.compare import METHODS, TASKS, PriorTask, train_with_prior  # noqa: E402
 
 
-def throughput(task: PriorTask, prior, method: str, env_steps: int, *, with_prior: bool = True,
+def throughput(task: PriorTask, prior, method: str, env_steps: int, with_prior: bool = True,
                settings_of: str | None = None) -> dict[str, float]:
     """Env steps per second of PPO training alone (no evaluations), after a short warm-up.
 
@@ -73,11 +74,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="env-step budget per run")
     parser.add_argument("--eval-every", type=int, default=None)
     parser.add_argument("--threshold", type=float, default=0.9)
+    parser.add_argument("--repeats", type=int, default=3, help="throughput: median of this many alternating runs")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = args.seeds or (2 if args.quick else 3)
     task = TASKS[args.task]
-    steps = args.steps or (4_000 if args.quick else task.env_steps)
+    steps = args.steps or (12_000 if args.quick else task.env_steps)
     eval_every = args.eval_every or (2_000 if args.quick else task.eval_every)
     n_eval = 10 if args.quick else 20
     load = os.getloadavg()[0]
@@ -94,10 +96,20 @@ def main() -> None:
                   f"(best {max(run.success_rate):.0%}) in {run.steps[-1]} env steps, {run.seconds[-1]:.0f} s", flush=True)
 
     tp_steps = 2_048 if args.quick else 16_384
-    speed = {m: throughput(task, prior, m, tp_steps) for m in METHODS}
     # "The same agent without the prior": PPO with each method's own settings on the plain env.
-    plain = {m: throughput(task, prior, m, tp_steps, with_prior=False) for m in ("residual", "dsrl")}
-    plain["scratch"] = speed["scratch"]
+    # Wall-clock rates move with the machine's load: alternate the cases and keep the median of repeats.
+    cases = {("prior", m): dict(method=m) for m in METHODS}
+    cases |= {("plain", m): dict(method=m, with_prior=False) for m in ("residual", "dsrl")}
+    rates = {k: [] for k in cases}
+    for _ in range(args.repeats):
+        for key, kw in cases.items():
+            rates[key].append(throughput(task, prior, env_steps=tp_steps, **kw))
+
+    def median(key):
+        return {f: statistics.median(r[f] for r in rates[key]) for f in ("env_steps_per_s", "agent_steps_per_s")}
+
+    speed = {m: median(("prior", m)) for m in METHODS}
+    plain = {m: median(("plain", m)) for m in ("residual", "dsrl")} | {"scratch": speed["scratch"]}
 
     def to_threshold(method):
         """Per seed: env steps to the threshold, the budget for a seed that never reached it."""
@@ -129,6 +141,10 @@ def main() -> None:
 
     # Scratch's mean counts a seed that never got there as the budget: a lower bound on what it needs.
     scratch, scratch_exact = statistics.mean(to_threshold("scratch")), reached("scratch") == seeds
+    # The median is less swayed by one seed that never finds a sparse reward (it counts as the budget).
+    medians = {m: statistics.median(to_threshold(m)) for m in METHODS}
+    median_note = ", ".join(f"{m} {v:,.0f}" for m, v in medians.items())
+    print(f"median env steps to {args.threshold:.0%} per method (never = budget): {median_note}")
     fast = {m: statistics.mean(to_threshold(m)) for m in ("residual", "dsrl") if reached(m) == seeds}
     if fast:
         best = min(fast, key=fast.get)
@@ -138,6 +154,9 @@ def main() -> None:
         sample_note = (f"{METHODS[best]}: {fast[best]:,.0f} env steps vs {'' if scratch_exact else 'at least '}"
                        f"{scratch:,.0f} from scratch ({reached('scratch')}/{seeds} scratch seeds reached it), "
                        f"ratio {'' if scratch_exact else '<= '}{ratio:.2f}")
+    elif scratch_exact:
+        sample_target = False
+        sample_note = f"PPO from scratch reached the threshold in all seeds ({scratch:,.0f} env steps); no prior-based method did"
     else:
         sample_target = None
         sample_note = ("not decidable in this budget: " + ("PPO from scratch never reached the threshold; "
@@ -151,7 +170,8 @@ def main() -> None:
     path = write_results(f"priors_sample_efficiency_{args.task}" + ("_quick" if args.quick else ""), {
         "task": args.task, "env": task.env_id, "prior": task.prior, "settings": task.settings, "quick": args.quick, "seeds": seeds, "env_steps_per_run": steps, "eval_every": eval_every,
         "eval_episodes": n_eval, "threshold": args.threshold, "table": rows, "runs": runs, "throughput": speed,
-        "throughput_plain_same_settings": plain,
+        "throughput_plain_same_settings": plain, "throughput_repeats": args.repeats,
+        "median_steps_to_threshold": medians,
         "targets": {"sample_efficiency": sample_target, "sample_note": sample_note,
                     "throughput_ratio_min": round(speed_ratio, 3), "throughput": speed_ratio >= 0.5},
         "load_average_at_start": load, "total_seconds": round(time.perf_counter() - t_all, 1)})

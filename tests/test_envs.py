@@ -111,6 +111,12 @@ def test_blocked_dense_reward_counts_only_the_open_route():
     assert open_env.path_length(beside_right) == pytest.approx(open_env.path_length(beside_left))
     assert blocked.path_length(beside_left) == pytest.approx(open_env.path_length(beside_left))
     assert blocked.path_length(beside_right) > blocked.path_length(beside_left) + 0.3  # back round the bottom
+    # No jumps where the cases meet on the blocked side (beside / below the cup), the open side unchanged.
+    bottom = -0.11 - 0.03
+    for a, b in [((0.18, bottom + 1e-6), (0.18, bottom - 1e-6)), ((0.19 - 1e-6, -0.3), (0.19 + 1e-6, -0.3))]:
+        assert blocked.path_length(np.array(a)) == pytest.approx(blocked.path_length(np.array(b)), abs=1e-4)
+    for p in [(-0.3, -0.3), (-0.3, 0.0), (0.0, -0.3), (0.3, 0.3)]:
+        assert blocked.path_length(np.array(p)) == pytest.approx(open_env.path_length(np.array(p)))
     with pytest.raises(ValueError, match="blocked must be"):
         TwoRoutesEnv(blocked="up")
     with pytest.raises(ValueError, match="reward must be"):

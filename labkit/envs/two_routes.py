@@ -158,12 +158,13 @@ class TwoRoutesEnv(MujocoEnv):
             return dist(pos, g)
         if abs(x - ox) >= half_w:
             side = float(np.sign(x - ox))
-            if side in sides:
+            if side in sides or y > oy:  # an open side, or above the barrier (which spans oy - 0.04 .. oy)
                 up = (ox + side * half_w, top)
                 return dist(pos, up) + dist(up, g)
-            # beside the cup on the blocked side: back under the cup to the open side
-            low = (ox + side * half_w, bottom)
-            return dist(pos, low) + dist(low, (ox - side * half_w, bottom)) + from_corner(-side)
+            if y > bottom:  # beside the cup, below the barrier: back down and under the cup to the open side
+                low = (ox + side * half_w, bottom)
+                return dist(pos, low) + dist(low, (ox - side * half_w, bottom)) + from_corner(-side)
+            # below the cup on the blocked side: as below the cup (next case)
         if y <= bottom:
             return min(dist(pos, (ox + s * half_w, bottom)) + from_corner(s) for s in sides)
         mouth = (ox, bottom)

@@ -39,6 +39,7 @@ so every point of a curve sees the same start states and the same prior draws.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -297,18 +298,19 @@ class PriorTask:
         """Keyword arguments of ``train_with_prior`` for ``method`` on this task."""
         if method not in METHODS:
             raise ValueError(f"method must be one of {sorted(METHODS)}. Got {method!r}.")
-        ppo = dict(self.settings.get(method, {}))
+        ppo = copy.deepcopy(self.settings.get(method, {}))  # callers may change what they get
         wrapper = {k: ppo.pop(k) for k in ("scale", "bound") if k in ppo}
         return {**wrapper, "ppo_kwargs": ppo, "check_env_id": self.check_env_id}
 
 
 #: The tasks of notebook 07 and ``benchmarks/priors_sample_efficiency.py``. The "blocked" settings
 #: were chosen by a small search (2 seeds, 20-30k env steps) among n_steps 32-256, learning rates
-#: 3e-4/1e-3 and residual scales 0.3-1.0: frequent, larger updates matter most with a sparse reward.
+#: 3e-4/1e-3 and residual scales 0.3-1.0: short rollouts (frequent updates) matter most with a sparse
+#: reward, so PPO from scratch gets the same n_steps and batch size as residual PPO.
 TASKS: dict[str, PriorTask] = {
     "blocked": PriorTask(
         "labkit/TwoRoutesBlocked-v0", "two_routes_prior", 100_000,
-        {"scratch": {},
+        {"scratch": dict(n_steps=32, batch_size=128),  # the same rollouts and updates as residual PPO
          "residual": dict(scale=1.0, n_steps=32, batch_size=128, policy_kwargs={"log_std_init": -1.5}),
          "dsrl": dict(n_steps=32, batch_size=128, learning_rate=1e-3)},
         check_env_id=False,
