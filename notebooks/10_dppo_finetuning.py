@@ -212,9 +212,12 @@ action_cloud_figure(clouds)
 #   fine-tuning buys success with the multimodality that made the diffusion policy attractive.
 # * Gaussian PPO fine-tunes the same way with a direct log-probability and is far cheaper per update,
 #   but it starts from a Gaussian BC policy that averages the two routes into the cup (10% in our run)
-#   and got to 77% with the same env steps. Residual PPO (SB3) on the frozen diffusion policy barely
-#   moved (38% -> 40%) with that budget: learning a correction from scratch needs many more steps
-#   than adjusting the policy that already knows both routes.
+#   and got to 77% with the same env steps. Residual PPO (SB3) on the frozen diffusion policy did not
+#   help with that budget: in our run its success *fell* (51% -> 12%) while its mean return stayed
+#   about the same (6.5 -> 5.6). The dense reward pays progress as well as arrival, and a correction
+#   learned from scratch in 24k steps need not favour arrival; adjusting the policy that already
+#   knows both routes (DPPO) did much better. (Notebook 07 shows residual PPO working, on a task where
+#   the reward is success alone and one push decides it.)
 #
 # ## Exercises
 # 1. Fine-tune only the last 3 denoising steps: `DiffusionPPOActor(policy, num_inference_steps=10,
