@@ -54,18 +54,22 @@ def _two_routes_mixed(path: Path) -> None:
 TWO_ROUTES_PRIOR_ITERATIONS = 3_000
 
 
-def _two_routes_prior(path: Path) -> None:
-    import torch
+def _shipped_prior(name: str, demos_name: str, env_id: str, iterations: int) -> Callable[[Path], None]:
+    """A maker for ``data/<name>.pt``: ``train_prior`` defaults on a shipped dataset, seed 0, one thread."""
 
-    from labkit.priors import train_prior
-    from labkit.train import save_checkpoint
+    def make(path: Path) -> None:
+        import torch
 
-    torch.set_num_threads(1)  # the same float sums on every machine
-    demos = load_demos("two_routes_demos")
-    prior = train_prior(demos, "labkit/TwoRoutes-v0", iterations=TWO_ROUTES_PRIOR_ITERATIONS, seed=0)
-    save_checkpoint(prior, path, {"env_id": "labkit/TwoRoutes-v0", "dataset": "two_routes_demos",
-                                  "dataset_hash": demos.content_hash, "iterations": TWO_ROUTES_PRIOR_ITERATIONS,
-                                  "seed": 0, "made_with": SHIPPED["two_routes_prior"].command})
+        from labkit.priors import train_prior
+        from labkit.train import save_checkpoint
+
+        torch.set_num_threads(1)  # the same float sums on every machine
+        demos = load_demos(demos_name)
+        prior = train_prior(demos, env_id, iterations=iterations, seed=0)
+        save_checkpoint(prior, path, {"env_id": env_id, "dataset": demos_name, "dataset_hash": demos.content_hash,
+                                      "iterations": iterations, "seed": 0, "made_with": SHIPPED[name].command})
+
+    return make
 
 
 def _push_block_demos(path: Path) -> None:
@@ -81,20 +85,6 @@ def _push_block_demos(path: Path) -> None:
 
 #: Optimiser steps for the shipped PushBlock prior: enough to push, too few to push precisely.
 PUSH_BLOCK_PRIOR_ITERATIONS = 3_000
-
-
-def _push_block_prior(path: Path) -> None:
-    import torch
-
-    from labkit.priors import train_prior
-    from labkit.train import save_checkpoint
-
-    torch.set_num_threads(1)  # the same float sums on every machine
-    demos = load_demos("push_block_demos")
-    prior = train_prior(demos, "labkit/PushBlock-v0", iterations=PUSH_BLOCK_PRIOR_ITERATIONS, seed=0)
-    save_checkpoint(prior, path, {"env_id": "labkit/PushBlock-v0", "dataset": "push_block_demos",
-                                  "dataset_hash": demos.content_hash, "iterations": PUSH_BLOCK_PRIOR_ITERATIONS,
-                                  "seed": 0, "made_with": SHIPPED["push_block_prior"].command})
 
 
 SHIPPED: dict[str, Shipped] = {
@@ -115,7 +105,7 @@ SHIPPED: dict[str, Shipped] = {
         "diffusion prior (labkit.priors.train_prior defaults: To=2, H=8, Ta=4, DDIM 10 steps, MLP 128) trained "
         "3,000 iterations on two_routes_demos: ~99% success on TwoRoutes, ~47% on TwoRoutesBlocked (the right "
         "route closed)",
-        _two_routes_prior,
+        _shipped_prior("two_routes_prior", "two_routes_demos", "labkit/TwoRoutes-v0", TWO_ROUTES_PRIOR_ITERATIONS),
     ),
     "push_block_demos": Shipped(
         "push_block_demos.npz", "labkit/PushBlock-v0",
@@ -126,7 +116,7 @@ SHIPPED: dict[str, Shipped] = {
         "push_block_prior.pt", "labkit/PushBlock-v0",
         "diffusion prior (labkit.priors.train_prior defaults: To=2, H=8, Ta=4, DDIM 10 steps, MLP 128) trained "
         "3,000 iterations on push_block_demos; good but not good enough (23% success over 100 episodes)",
-        _push_block_prior,
+        _shipped_prior("push_block_prior", "push_block_demos", "labkit/PushBlock-v0", PUSH_BLOCK_PRIOR_ITERATIONS),
     ),
 }
 

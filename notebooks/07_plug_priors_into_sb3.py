@@ -39,7 +39,7 @@
 from collections import Counter
 
 import numpy as np
-import plotly.graph_objects as go
+import plotly.express as px
 import torch
 
 import labkit
@@ -47,9 +47,9 @@ from labkit.datasets import SHIPPED, load_demos, load_shipped_prior
 from labkit.envs import make
 from labkit.evaluate import evaluate
 from labkit.priors import PriorMismatchError, SampleSelectSAC, make_residual_env
-from labkit.priors.compare import METHODS, TASKS, record_episode, train_with_prior
+from labkit.priors.compare import METHODS, TASKS, find_start, record_episode, train_with_prior
 from labkit.viz import learning_curves, show_videos
-from labkit.viz.priors import residual_magnitude_figure, steered_noise_figure
+from labkit.viz.priors import final_error_figure, residual_magnitude_figure, steered_noise_figure
 
 SMOKE = labkit.smoke_mode()
 TASK = TASKS["blocked"]  # env, shipped prior and the settings of each method
@@ -79,9 +79,8 @@ prior = load_shipped_prior("two_routes_prior")
 print("prior:", SHIPPED["two_routes_prior"].description)
 scene = make(TASK.env_id, render_mode="rgb_array")
 scene.reset(seed=0)
-go.Figure(go.Image(z=scene.render())).update_layout(  # (240, 240, 3) top view
-    title="TwoRoutesBlocked: start (blue), goal (green), cup (red), barrier (orange)", width=360, height=380,
-    margin=dict(l=10, r=10, t=40, b=10), xaxis_visible=False, yaxis_visible=False).show()
+px.imshow(scene.render(), title="TwoRoutesBlocked: start (blue), goal (green), cup (red), barrier (orange)"
+          ).update_layout(height=380, width=380).show()  # (240, 240, 3) top view, as in notebook 00
 prior_open = evaluate(prior, "labkit/TwoRoutes-v0", PRIOR_EPISODES, seed=0, progress=False)
 prior_eval = evaluate(prior, TASK.env_id, PRIOR_EPISODES, seed=0, progress=False)
 for name, res in [("TwoRoutes (open)", prior_open), ("TwoRoutesBlocked", prior_eval)]:
@@ -159,11 +158,11 @@ fig
 #   takes the left route is a success. That head start *is* the prior's contribution: it explores
 #   along demonstrated behaviour. The residual agent's first point is the prior's own success on
 #   these 20 states; the DSRL agent's is its initial N(0, I) policy sampled once per state, a noisier
-#   estimate of the same thing (over 100 start states we measured 45% for it, 35% for the zero
-#   residual and 47% for the prior on other states: differences of that size are sampling noise).
+#   estimate of the same thing (with 20 episodes, a success rate of ~45% has a standard error of ~11
+#   points).
 # * **DSRL** only has to learn *which* noise makes the prior take the left route, a decision the prior
 #   makes in its first chunks; in the benchmark it was the fastest.
-# * **Residual PPO** can *dip* before it climbs (one benchmark seed fell to 0% at 10,000 env steps):
+# * **Residual PPO** can *dip* before it climbs (two of five benchmark seeds fell to 0% for a while):
 #   early corrections push the robot off the prior's paths before PPO learns the correction that
 #   matters, a push to the left below the cup, after which the prior itself carries the robot round.
 #
@@ -235,8 +234,7 @@ steered_noise_figure(noise, bound=dsrl_env.bound)
 # %%
 zero = lambda o: np.zeros((len(o), 2), np.float32)  # noqa: E731
 kw = TASK.kwargs("residual")
-video_seed = next((s for s in range(20) if not record_episode(zero, "residual", TASK.env_id, prior, seed=s,
-                                                              scale=kw["scale"], check_env_id=False)[1]), None)
+video_seed = find_start(zero, "residual", TASK.env_id, prior, success=False, scale=kw["scale"], check_env_id=False)
 if video_seed is None:
     video_seed = 0
     print("the prior succeeded from the first 20 start states; showing start state 0 anyway")
@@ -281,17 +279,9 @@ print(f"demonstrations: {demos.summary()['success_rate']:.0%} success; "
 from labkit.envs.experts import PushBlockExpert
 
 expert_eval = evaluate(PushBlockExpert(), PUSH, PRIOR_EPISODES, seed=0, progress=False)
-fig = go.Figure()
-for name, res in [("expert", expert_eval), ("prior", push_eval)]:
-    final_error = np.array([np.linalg.norm(t[-1][10:12]) for t in res.trajectories])  # (episodes,) metres
-    failed = final_error[~res.successes] * 100
-    fig.add_histogram(x=failed, name=f"{name}: {(~res.successes).sum()} failures, median {np.median(failed) if len(failed) else 0:.1f} cm",
-                      xbins=dict(start=0, end=40, size=1.5), opacity=0.6)
-    print(f"{name}: {res.success_rate:.0%} success; failures end {np.median(failed) if len(failed) else 0:.1f} cm from the target (median)")
-fig.add_vline(x=2.5, line=dict(dash="dot"), annotation_text="tolerance 2.5 cm")
-fig.update_layout(barmode="overlay", title="PushBlock: where failed episodes leave the block",
-                  xaxis_title="final position error (cm)", yaxis_title="episodes", template="plotly_white", height=330)
-fig
+print(f"expert: {expert_eval.success_rate:.0%} success; prior: {push_eval.success_rate:.0%} success")
+final_error_figure({"expert": expert_eval, "prior": push_eval}, tolerance=0.025,
+                   title="PushBlock: where failed episodes leave the block")
 
 # %% [markdown]
 # The expert's failures are near misses (a few cm: its aim is off). Many of the prior's failures are
@@ -351,7 +341,8 @@ print(f"sample-and-select after {SELECT_STEPS} steps: {select_eval.success_rate:
 #   states keep noise from looking like learning.
 # * The prior in the loop costs one batched denoising call per chunk (~4 ms for 10 DDIM steps, for all
 #   8 envs at once). `PriorRunner` keeps the envs' chunks in step so that the call is shared: about one
-#   call per 3-4 env steps rather than nearly one per step when episodes end at different times.
+#   call per 3 env steps rather than nearly one per step when episodes end at different times
+#   (`benchmarks/prior_calls.py`).
 #   Throughput against the same PPO without the prior is in the benchmark (README "Measured results").
 # * Sample-and-select needs no wrapper but runs the prior every step and SAC's updates every step: the
 #   slowest of the three per env step.
@@ -367,8 +358,8 @@ print(f"sample-and-select after {SELECT_STEPS} steps: {select_eval.success_rate:
 #    register your own id) and train PPO from scratch: how many steps does it need now? What does that
 #    say about when a prior is worth having?
 # 4. **A better PushBlock prior.** Train one on the successful demonstrations only, for longer
-#    (`labkit.priors.train_prior(demos.filter(demos.episode_fields["success"]), PUSH, iterations=8_000)`,
-#    ~75 s) and evaluate it. Are its failures nearer misses? Does residual PPO or DSRL
+#    (`labkit.priors.train_prior(demos.filter(demos.episode_fields["success"]), PUSH, iterations=8_000)`)
+#    and evaluate it. Are its failures nearer misses? Does residual PPO or DSRL
 #    (`train_with_prior(..., PUSH, better_prior, 50_000)`) now improve on it?
 
 # %%

@@ -95,3 +95,20 @@ def test_tasks_give_train_with_prior_its_settings():
     assert two_routes.env_id == "labkit/TwoRoutes-v0"  # trained before the world changed
     res = evaluate(two_routes, blocked.env_id, 8, seed=0, batch_size=8, progress=False)
     assert set(res.route_counts) <= {"left"} and res.success_rate < 1  # the right route is closed
+
+
+def test_find_start_returns_a_seed_with_the_wanted_outcome(prior):
+    zero = lambda o: np.zeros((len(o), 2), np.float32)  # noqa: E731  the prior alone
+    from labkit.priors.compare import find_start
+
+    seed = find_start(zero, "residual", ENV, prior, success=False, seeds=range(3))
+    assert seed is not None and not record_episode(zero, "residual", ENV, prior, seed=seed)[1]
+    assert find_start(zero, "residual", ENV, prior, success=True, seeds=range(0)) is None
+
+
+def test_final_error_figure_counts_failures(prior):
+    from labkit.viz.priors import final_error_figure
+
+    res = evaluate(prior, ENV, 3, seed=0, batch_size=3, progress=False)
+    fig = final_error_figure({"prior": res}, tolerance=0.025)
+    assert len(fig.data) == 1 and len(fig.data[0].x) == int((~res.successes).sum())

@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 from labkit.diffusion import ChunkPolicy
 
 __all__ = ["METHODS", "EVAL_DETERMINISTIC", "PPO_DEFAULTS", "TASKS", "PriorTask", "FrameRecorder", "RunRecord", "SuccessRecorder", "first_episodes", "make_method_env",
-           "record_episode", "steps_to_reach", "train_with_prior"]
+           "find_start", "record_episode", "steps_to_reach", "train_with_prior"]
 
 #: method name -> what the agent controls (for labels).
 METHODS = {
@@ -139,6 +139,22 @@ def record_episode(policy: Any, method: str, env_id: str, prior: ChunkPolicy | N
             frames = venv.get_attr("episodes")[0][0]
             venv.close()
             return frames, bool(infos[0].get("is_success", False))
+
+
+def find_start(policy: Any, method: str, env_id: str, prior: ChunkPolicy | None, *, success: bool = False,
+               seeds: range = range(20), **kwargs: Any) -> int | None:
+    """The first start seed in ``seeds`` whose episode (``record_episode``) ends with ``success``, or None.
+
+    E.g. a start from which the prior alone fails, to film it before and after RL::
+
+        find_start(lambda o: np.zeros((len(o), 2), np.float32), "residual", env_id, prior)
+
+    :param kwargs: passed to ``record_episode`` (``scale``, ``bound``, ``deterministic``, ``check_env_id``).
+    """
+    for seed in seeds:
+        if record_episode(policy, method, env_id, prior, seed=seed, **kwargs)[1] == success:
+            return seed
+    return None
 
 
 def first_episodes(policy: Any, venv: VecEnv, seed: int | None = None, deterministic: bool = True) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Figures for plugged-in priors: how big the residual is, and where DSRL steers the noise."""
+"""Figures for plugged-in priors: how big the residual is, where DSRL steers the noise, how far failures end."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from labkit.viz.figures import COLORS, _rgba
 
-__all__ = ["residual_magnitude_figure", "steered_noise_figure"]
+__all__ = ["final_error_figure", "residual_magnitude_figure", "steered_noise_figure"]
 
 
 def residual_magnitude_figure(histories: dict[str, np.ndarray], *, bins: int = 40,
@@ -78,4 +78,28 @@ def steered_noise_figure(noise: np.ndarray, *, bound: float | None = None, early
     if bound is not None:
         for b in (-bound, bound):
             fig.add_vline(x=b, line=dict(dash="dot", color="#777"))
+    return fig
+
+
+def final_error_figure(results: dict, *, tolerance: float | None = None, error_slice: slice = slice(10, 12),
+                       scale: float = 100.0, unit: str = "cm", bin_size: float = 1.5, max_error: float = 40.0,
+                       title: str = "Where failed episodes end") -> go.Figure:
+    """Overlaid histograms of how far *failed* episodes end from the target, one per policy.
+
+    :param results: ``{name: labkit.evaluate.EvalResult}``; each trajectory is (T + 1, obs_dim).
+    :param error_slice: the observation entries holding target minus object (PushBlock: ``obs[10:12]``).
+    :param scale: multiply distances (m) by this for display (100: centimetres).
+    :param tolerance: the success radius (m), drawn as a dotted line, if given.
+    """
+    fig = go.Figure()
+    for name, res in results.items():
+        final = np.array([np.linalg.norm(t[-1][error_slice]) for t in res.trajectories]) * scale  # (episodes,)
+        failed = final[~np.asarray(res.successes, bool)]
+        median = float(np.median(failed)) if len(failed) else 0.0
+        fig.add_histogram(x=failed, name=f"{name}: {len(failed)} failures, median {median:.1f} {unit}",
+                          xbins=dict(start=0, end=max_error, size=bin_size), opacity=0.6)
+    if tolerance is not None:
+        fig.add_vline(x=tolerance * scale, line=dict(dash="dot"), annotation_text=f"tolerance {tolerance * scale:g} {unit}")
+    fig.update_layout(barmode="overlay", title=title, xaxis_title=f"final distance to the target ({unit})",
+                      yaxis_title="episodes", template="plotly_white", height=330)
     return fig
