@@ -8,25 +8,24 @@ import platform
 import time
 from pathlib import Path
 
+from labkit.io import atomic_write
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict:
     import torch
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"load_1min": load, "python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
             "cpus": os.cpu_count(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "date": time.strftime("%Y-%m-%d %H:%M")}
 
 
 def write_results(name: str, payload: dict) -> Path:
     """Write ``benchmarks/results/<name>.json`` atomically and return its path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"machine": machine(), **payload}, indent=2, default=float))
-    os.replace(tmp, path)
-    return path
+    text = json.dumps({"machine": machine(), **payload}, indent=2, default=float)
+    return atomic_write(RESULTS / f"{name}.json", lambda f: f.write(text.encode()))
 
 
 def table(rows: list[dict], columns: list[str]) -> str:

@@ -28,10 +28,8 @@ import torch
 
 import labkit  # noqa: F401
 from _common import table, write_results
-from labkit.data import ChunkDataset
-from labkit.datasets import load_demos
-from labkit.evaluate import evaluate, measure_latency
-from labkit.recipes import behaviour_cloning, make_policy
+from labkit import ChunkDataset, behaviour_cloning, evaluate, load, make_policy
+from labkit.rollout import measure_latency
 
 
 def bare_torch_its(demos, iterations: int) -> float:
@@ -60,7 +58,7 @@ def main(argv=None) -> int:
     seeds = range(args.seeds or (1 if args.quick else 3))
     iterations = args.iterations or (1500 if args.quick else 8000)
     episodes = args.episodes or (50 if args.quick else 100)
-    demos = load_demos("two_routes_demos")
+    demos = load("two_routes_demos")
     env_id = demos.metadata["env_id"]
     rows, raw = [], []
     for kind in ["gaussian", "diffusion"]:

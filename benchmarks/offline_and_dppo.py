@@ -2,7 +2,7 @@
 
 Offline: Gaussian BC, diffusion BC, IDQL (diffusion BC + IQL critic, softmax selection) and
 Diffusion-QL, all trained on the shipped mixed-quality data (data/two_routes_mixed.npz) with
-``labkit.finetune.train_offline_suite``; success rate and normalised return (0 = the data's failing
+``labkit.experiments.offline.train_offline_suite``; success rate and normalised return (0 = the data's failing
 episodes, 1 = its experts) over evaluation episodes with fixed start states.
 
 DPPO: an under-trained diffusion policy (``pretrain_diffusion``: 200 BC iterations on 100 expert
@@ -28,19 +28,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import labkit  # noqa: F401
 from _common import table, write_results
-from labkit.datasets import load_demos
-from labkit.evaluate import evaluate
-from labkit.finetune import (DPPO_ACTOR, DiffusionPPOActor, dppo_config, finetune_ppo, normalized_return,
-                             pretrain_diffusion, train_offline_suite)
+
+from labkit import evaluate, load
+from labkit.experiments.dppo import DPPO_ACTOR, dppo_config, pretrain_diffusion
+from labkit.experiments.offline import normalized_return, train_offline_suite
+from labkit.finetune import DiffusionPPOActor, finetune_ppo
 
 ENV_ID = "labkit/TwoRoutes-v0"
 OFFLINE = ["Gaussian BC", "diffusion BC", "IDQL", "Diffusion-QL"]
 
 
 def run_offline(seeds, budget: dict, episodes: int) -> tuple[list[dict], list[dict], dict]:
-    data = load_demos("two_routes_mixed")
+    data = load("two_routes_mixed")
     rows = []
     for seed in seeds:
         suite = train_offline_suite(data, seed=seed, progress=False, **budget)
@@ -69,7 +69,7 @@ def run_offline(seeds, budget: dict, episodes: int) -> tuple[list[dict], list[di
 
 
 def run_dppo(seeds, budget: dict, episodes: int, pretrain_iterations: int) -> tuple[list[dict], dict]:
-    demos = load_demos("two_routes_demos")
+    demos = load("two_routes_demos")
     rows = []
     for seed in seeds:
         policy = pretrain_diffusion(demos, iterations=pretrain_iterations, seed=seed, progress=False)

@@ -1,9 +1,9 @@
-"""How often the frozen prior is called per vectorised step, with and without ``PriorRunner(align=...)``.
+"""How often the frozen prior is called per vectorised step, with and without ``ChunkRunner(align=...)``.
 
     python benchmarks/prior_calls.py [--quick] [--steps 2000] [--envs 8]
 
 A ``ResidualVecEnv`` with 8 envs takes random small residuals on each task of
-``labkit.priors.compare.TASKS``; we count the prior's batched calls (``runner.n_calls``) and time a
+``labkit.experiments.priors.TASKS``; we count the prior's batched calls (``runner.n_calls``) and time a
 vec step. Episodes end at different steps (successes terminate early), so without alignment the
 envs' chunks fall out of step and the prior is called for a few rows almost every step; with it,
 about once per Ta = 4 steps plus once per step in which some env restarts. The counts are exact for
@@ -24,8 +24,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from _common import table, write_results  # noqa: E402
 
-from labkit.priors.compare import TASKS  # noqa: E402
-from labkit.priors.residual import make_residual_env  # noqa: E402
+from labkit.experiments.priors import TASKS  # noqa: E402
+from labkit.finetune import make_residual_env  # noqa: E402
 
 
 def measure(task_name: str, align: bool, steps: int, n_envs: int) -> dict:

@@ -2,10 +2,10 @@
 
     python benchmarks/priors_sample_efficiency.py [--task blocked|pushblock] [--quick] [--seeds 3] [--steps N]
 
-Tasks (``labkit.priors.compare.TASKS``): ``blocked`` (default), the shipped TwoRoutes prior in
+Tasks (``labkit.experiments.priors.TASKS``): ``blocked`` (default), the shipped TwoRoutes prior in
 ``labkit/TwoRoutesBlocked-v0`` (right route closed, reward 1 on success only), and ``pushblock``, the
 shipped PushBlock prior in ``labkit/PushBlock-v0``. For each method and seed,
-``labkit.priors.compare.train_with_prior`` trains PPO with the task's settings for a fixed budget of
+``labkit.experiments.priors.train_with_prior`` trains PPO with the task's settings for a fixed budget of
 *environment* steps (a DSRL agent step executes a chunk of Ta = 4 env steps and counts as 4) and
 evaluates the agent every ``--eval-every`` env steps on the same 20 start states (and the same
 prior draws). Reported per method (mean over seeds):
@@ -37,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from _common import table, write_results  # noqa: E402
 
-from labkit.priors.compare import METHODS, TASKS, PriorTask, train_with_prior  # noqa: E402
+from stable_baselines3 import PPO  # noqa: E402
+
+from labkit.experiments.priors import METHODS, PPO_DEFAULTS, TASKS, PriorTask, make_method_env, train_with_prior  # noqa: E402
 
 
 def throughput(task: PriorTask, prior, method: str, env_steps: int, with_prior: bool = True,
@@ -47,10 +49,6 @@ def throughput(task: PriorTask, prior, method: str, env_steps: int, with_prior: 
     :param with_prior: False: the same PPO (``settings_of``'s settings, default ``method``'s) on the
         plain env, i.e. "the same agent without the prior".
     """
-    from stable_baselines3 import PPO
-
-    from labkit.priors.compare import PPO_DEFAULTS, make_method_env
-
     settings_of = settings_of or method
     kw = task.kwargs(settings_of)
     ppo = {**PPO_DEFAULTS[settings_of], **kw["ppo_kwargs"]}
@@ -89,11 +87,12 @@ def main() -> None:
     runs = []
     for method in METHODS:
         for seed in range(seeds):
-            run = train_with_prior(method, task.env_id, prior, steps, seed=seed, eval_every=eval_every,
-                                   n_eval_episodes=n_eval, progress=False, **task.kwargs(method))
-            runs.append(run.summary(args.threshold) | {"steps": run.steps, "success": run.success_rate})
-            print(f"{method:9s} seed {seed}: success {run.success_rate[0]:.0%} -> {run.success_rate[-1]:.0%} "
-                  f"(best {max(run.success_rate):.0%}) in {run.steps[-1]} env steps, {run.seconds[-1]:.0f} s", flush=True)
+            _, log = train_with_prior(method, task.env_id, prior, steps, seed=seed, eval_every=eval_every,
+                                      n_eval_episodes=n_eval, progress=False, **task.kwargs(method))
+            xs, ys = log.curve("success_rate")
+            runs.append(log.summary("success_rate", args.threshold) | {"steps": xs, "success": ys})
+            print(f"{method:9s} seed {seed}: success {ys[0]:.0%} -> {ys[-1]:.0%} (best {max(ys):.0%}) in {xs[-1]} "
+                  f"env steps, {log.seconds:.0f} s", flush=True)
 
     tp_steps = 2_048 if args.quick else 16_384
     # "The same agent without the prior": PPO with each method's own settings on the plain env.

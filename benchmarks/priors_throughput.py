@@ -12,8 +12,8 @@ Writes benchmarks/results/priors_throughput.json.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -22,8 +22,12 @@ from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from labkit.envs import make
-from labkit.priors import SampleSelectSAC, make_noise_space_env, make_residual_env, train_prior
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import write_results  # noqa: E402
+
+from labkit import behaviour_cloning, load, make  # noqa: E402
+from labkit.finetune import SampleSelectSAC, make_noise_space_env, make_residual_env  # noqa: E402
 
 ENV = "labkit/TwoRoutes-v0"
 
@@ -42,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     ppo_steps, sac_steps = (1024, 200) if args.quick else (8192, 1500)
-    prior = train_prior("two_routes_demos", ENV, iterations=300)
+    prior, _ = behaviour_cloning("diffusion", load("two_routes_demos"), iterations=300, preset="prior", progress=False)
     plain4 = lambda: DummyVecEnv([lambda: Monitor(make(ENV)) for _ in range(4)])  # noqa: E731
     cases = {
         "ppo_plain": lambda: PPO("MlpPolicy", plain4(), n_steps=256, seed=0),
@@ -62,9 +66,9 @@ def main() -> None:
         base = summary["ppo_plain" if k.startswith("ppo") else "sac_plain"]
         print(f"{k:16s} {summary[k]:8.1f} agent steps/s  ({summary[k] / base:.2f} x plain)")
     print("(noise-space steps are decisions: each executes 4 env steps)")
-    out = Path(__file__).parent / "results" / "priors_throughput.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"steps_per_second": summary, "runs": results, "quick": args.quick}, indent=1))
+    path = write_results("priors_throughput" + ("_quick" if args.quick else ""),
+                         {"steps_per_second": summary, "runs": results, "quick": args.quick})
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

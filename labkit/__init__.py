@@ -1,31 +1,85 @@
 """labkit: runnable notebooks for the duality of generative AI and RL in robotics.
 
-Importing labkit picks a headless MuJoCo rendering backend (``MUJOCO_GL``) before mujoco is
-imported, and sets torch to one intra-op thread (``LABKIT_TORCH_THREADS=N`` to change): the kit's
-networks are small, one thread is as fast for them, and it avoids the many-fold slowdown of
-oversubscribed threads when environments, a browser or a second kernel share a 2-core laptop.
+    import labkit as lk
+    from labkit import viz
+
+    demos = lk.load("two_routes_demos")                                   # shipped, validated data
+    policy, log = lk.behaviour_cloning("diffusion", demos, iterations=2_000)
+    result = lk.evaluate(policy, "labkit/TwoRoutes-v0", 100)              # success, routes, frames
+    viz.curves({"DSRL": [log_a, log_b]})                                   # one palette everywhere
+
+Importing labkit picks a headless MuJoCo rendering backend (``MUJOCO_GL``) before mujoco is imported,
+sets torch to one intra-op thread (``LABKIT_TORCH_THREADS=N`` to change) and registers the
+``labkit/...`` environments with gymnasium. The layers, bottom up (each imports only from below):
+``runtime``/``io`` -> ``envs`` -> ``data`` -> ``models`` -> ``diffusion`` -> ``policies`` -> ``train``
+-> ``store``/``rollout`` -> ``analysis``/``sb3``/``viz`` -> taxonomy folders (``pretrain``, ``finetune``)
+-> ``experiments`` -> ``course``.
 """
 
-import os as _os
-
-from labkit.render import choose_backend as _choose_backend
+from labkit.runtime import choose_backend as _choose_backend
+from labkit.runtime import set_torch_threads as _set_torch_threads
 
 _choose_backend()
-
-
-def _set_torch_threads() -> None:
-    import torch
-
-    torch.set_num_threads(max(1, int(_os.environ.get("LABKIT_TORCH_THREADS", "1"))))
-
-
 _set_torch_threads()
+
+from labkit import (  # noqa: E402
+    analysis,
+    course,
+    data,
+    diffusion,
+    envs,
+    experiments,
+    finetune,
+    models,
+    policies,
+    pretrain,
+    train,
+    viz,
+)
+from labkit.data import ChunkDataset, EpisodeDataset  # noqa: E402
+from labkit.envs import experts  # noqa: E402
+from labkit.envs.registry import make  # noqa: E402
+from labkit.policies import PRESETS, ChunkRunner, DiffusionPolicy, GaussianBCPolicy, make_policy  # noqa: E402
+from labkit.rollout import EvalResult, collect, evaluate, record  # noqa: E402
+from labkit.runtime import seed_everything, smoke_mode  # noqa: E402
+from labkit.sb3 import TrainingMonitor, learn  # noqa: E402
+from labkit.store import load, save  # noqa: E402
+from labkit.train import TrainLog, behaviour_cloning  # noqa: E402
 
 __version__ = "0.1.0"
 
-
-def smoke_mode() -> bool:
-    """True when ``LABKIT_SMOKE`` is set to a truthy value: notebooks then run in seconds."""
-    import os
-
-    return os.environ.get("LABKIT_SMOKE", "").strip().lower() not in ("", "0", "false", "no")
+__all__ = [
+    "PRESETS",
+    "ChunkDataset",
+    "ChunkRunner",
+    "DiffusionPolicy",
+    "EpisodeDataset",
+    "EvalResult",
+    "GaussianBCPolicy",
+    "TrainLog",
+    "TrainingMonitor",
+    "analysis",
+    "behaviour_cloning",
+    "collect",
+    "course",
+    "data",
+    "diffusion",
+    "envs",
+    "evaluate",
+    "experiments",
+    "experts",
+    "finetune",
+    "learn",
+    "load",
+    "make",
+    "make_policy",
+    "models",
+    "policies",
+    "pretrain",
+    "record",
+    "save",
+    "seed_everything",
+    "smoke_mode",
+    "train",
+    "viz",
+]

@@ -1,15 +1,23 @@
-"""Small analyses of demonstrations: where actions point, and what "averaging" them does.
+"""Small analyses of demonstrations and rollouts: where actions point, what a policy does at one state,
+where paths cross a height. They return arrays; ``labkit.viz`` draws them.
 
-``action_directions`` shows that the demonstrations are bimodal where the routes split;
-``AverageOfExperts`` acts with the *average* of several experts' actions, the limit that a
-regression to the mean (mean-squared-error BC, a unimodal Gaussian) is pulled towards.
+- ``action_directions``: angles of the actions taken inside a box of the plane (the demonstrations
+  are bimodal where TwoRoutes' routes split);
+- ``first_actions``: many samples of the action a chunk policy executes first at one state;
+- ``crossing_x``: where each trajectory first reaches a height (the cup's mouth: into it, or beside it).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["action_directions", "AverageOfExperts"]
+import numpy as np
+import torch
+
+from labkit.policies.base import ChunkPolicy
+
+__all__ = ["action_directions", "crossing_x", "first_actions"]
 
 
 def action_directions(observations: np.ndarray, actions: np.ndarray, x_range: tuple[float, float],
@@ -29,22 +37,20 @@ def action_directions(observations: np.ndarray, actions: np.ndarray, x_range: tu
     return np.degrees(np.arctan2(a[:, 1], a[:, 0]))
 
 
-class AverageOfExperts:
-    """Act with the average of several experts' actions: the "mean of the modes".
+@torch.no_grad()
+def first_actions(policy: ChunkPolicy, obs: np.ndarray, n: int = 200, seed: int = 0, **kwargs: Any) -> np.ndarray:
+    """``n`` actions (n, A) a chunk policy executes first in observation ``obs`` (D,) (one history row)."""
+    To = policy.config.n_obs_steps
+    hist = torch.as_tensor(np.asarray(obs, np.float32)).reshape(1, 1, -1).repeat(n, To, 1)  # (n, To, D)
+    gen = torch.Generator().manual_seed(seed)
+    return policy.predict_action(hist, generator=gen, **kwargs)[:, 0].numpy()  # (n, A)
 
-    ``AverageOfExperts(TwoRoutesExpert(route="left"), TwoRoutesExpert(route="right"))`` is what a
-    regression to the mean would do with perfect data: each expert alone succeeds, their average
-    stops where they disagree. Same callable protocol as the experts (``reset(rng)``, ``__call__``).
-    """
 
-    def __init__(self, *experts):
-        if len(experts) < 2:
-            raise ValueError(f"need at least two experts to average. Got {len(experts)}.")
-        self.experts = experts
-
-    def reset(self, rng: np.random.Generator) -> None:
-        for expert in self.experts:
-            expert.reset(rng)
-
-    def __call__(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return np.mean([expert(obs, rng) for expert in self.experts], axis=0).astype(np.float32)
+def crossing_x(trajectories: Sequence[np.ndarray], y_level: float = 0.0) -> np.ndarray:
+    """x where each trajectory (T, >= 2) first reaches height ``y_level`` (NaN if it never does)."""
+    out = []
+    for traj in trajectories:
+        traj = np.asarray(traj)
+        hit = np.flatnonzero(traj[:, 1] >= y_level)
+        out.append(traj[hit[0], 0] if len(hit) else np.nan)
+    return np.array(out)

@@ -33,10 +33,11 @@
 # **Prerequisites.** Python and a little NumPy. No GPU is needed: everything runs on a laptop CPU.
 
 # %%
-import labkit  # picks a headless rendering backend (MUJOCO_GL) before mujoco is imported
+import labkit as lk  # picks a headless rendering backend (MUJOCO_GL) before mujoco is imported
+from labkit import viz
 
-SMOKE = labkit.smoke_mode()  # LABKIT_SMOKE=1 makes every notebook run in seconds (used by the tests)
-print(f"labkit {labkit.__version__}; smoke mode: {SMOKE}")
+SMOKE = lk.smoke_mode()  # LABKIT_SMOKE=1 makes every notebook run in seconds (used by the tests)
+print(f"labkit {lk.__version__}; smoke mode: {SMOKE}")
 
 # %% [markdown]
 # ## 1. Environment check
@@ -44,9 +45,7 @@ print(f"labkit {labkit.__version__}; smoke mode: {SMOKE}")
 # system package to install.
 
 # %%
-from labkit.__main__ import doctor
-
-assert doctor() == 0, "the environment check failed: read the PROBLEM lines above"
+assert lk.course.doctor() == 0, "the environment check failed: read the PROBLEM lines above"
 
 # %% [markdown]
 # ## 2. The map
@@ -56,12 +55,10 @@ assert doctor() == 0, "the environment check failed: read the PROBLEM lines abov
 # %%
 from IPython.display import Markdown, display
 
-from labkit.taxonomy import leaf_table, taxonomy_figure
-
-taxonomy_figure()
+lk.course.taxonomy_figure()
 
 # %%
-display(Markdown(leaf_table()))
+display(Markdown(lk.course.leaf_table()))
 
 # %% [markdown]
 # ### Explore a leaf
@@ -70,8 +67,7 @@ display(Markdown(leaf_table()))
 # %%
 import ipywidgets as widgets
 
-from labkit.taxonomy import LEAVES, NOTEBOOKS, notebook_available
-
+LEAVES, NOTEBOOKS = lk.course.LEAVES, lk.course.NOTEBOOKS
 leaf_names = [" / ".join(leaf.path[1:]) for leaf in LEAVES]
 picker = widgets.Dropdown(options=leaf_names, description="leaf", layout=widgets.Layout(width="480px"))
 details = widgets.HTML()
@@ -80,7 +76,7 @@ details = widgets.HTML()
 def show_leaf(change=None):
     leaf = LEAVES[leaf_names.index(picker.value)]
     status = (f'<a href="{leaf.notebook}.ipynb" target="_blank">{leaf.notebook}</a>'
-              if notebook_available(leaf.notebook) else f"{leaf.notebook} (coming)")
+              if lk.course.notebook_available(leaf.notebook) else f"{leaf.notebook} (coming)")
     details.value = (f"<b>{leaf.path[0]}</b> &rarr; {leaf.path[1]} &rarr; <b>{leaf.path[2]}</b><br>"
                      f"methods: {leaf.methods}<br>notebook: {status}: {NOTEBOOKS[leaf.notebook]}")
 
@@ -98,10 +94,9 @@ widgets.VBox([picker, details])
 # obstacle relative to the robot. Action `(2,)`: desired velocity in [-1, 1].
 
 # %%
-import labkit.envs
 import plotly.express as px
 
-env = labkit.envs.make("labkit/TwoRoutes-v0", seed=0, render_mode="rgb_array")
+env = lk.make("labkit/TwoRoutes-v0", seed=0, render_mode="rgb_array")
 obs, info = env.reset(seed=0)
 print("observation space:", env.observation_space, "\naction space:", env.action_space)
 px.imshow(env.render(), title="labkit/TwoRoutes-v0 from above").update_layout(height=360, width=360)
@@ -110,13 +105,9 @@ px.imshow(env.render(), title="labkit/TwoRoutes-v0 from above").update_layout(he
 # A scripted expert drives round either side (a coin flip per episode). Two of its episodes:
 
 # %%
-from labkit.envs.experts import TwoRoutesExpert
-from labkit.evaluate import evaluate
-from labkit.viz import show_videos
-
-demo = evaluate(TwoRoutesExpert(), "labkit/TwoRoutes-v0", n_episodes=2, seed=0, record_episodes=2, progress=False)
+demo = lk.evaluate(lk.experts.TwoRoutesExpert(), "labkit/TwoRoutes-v0", n_episodes=2, seed=0, record_episodes=2, progress=False)
 print("routes:", list(demo.routes), "success:", list(demo.successes))
-show_videos({f"episode {k} ({demo.routes[k]})": demo.frames[k] for k in range(2)}, fps=20)
+viz.show_videos({f"episode {k} ({demo.routes[k]})": demo.frames[k] for k in range(2)}, fps=20)
 
 # %% [markdown]
 # ## Summary
@@ -130,12 +121,10 @@ show_videos({f"episode {k} ({demo.routes[k]})": demo.frames[k] for k in range(2)
 #    prefer now? Run the expert on 20 episodes and count successes per route.
 
 # %%
-from labkit.checks import check_env_spaces, check_true
-
 obs_dim = env.observation_space.shape[0]  # replace with your reading of the space
 action_dim = env.action_space.shape[0]
-check_env_spaces("labkit/TwoRoutes-v0", obs_dim, action_dim)
+lk.course.check_env_spaces("labkit/TwoRoutes-v0", obs_dim, action_dim)
 
-shifted = evaluate(TwoRoutesExpert(), "labkit/TwoRoutesShifted-v0", n_episodes=4 if SMOKE else 20, seed=1, progress=False)
-check_true(shifted.success_rate > 0.5, f"the expert still succeeds on the shifted task ({shifted.success_rate:.0%})")
+shifted = lk.evaluate(lk.experts.TwoRoutesExpert(), "labkit/TwoRoutesShifted-v0", n_episodes=4 if SMOKE else 20, seed=1, progress=False)
+lk.course.check_true(shifted.success_rate > 0.5, f"the expert still succeeds on the shifted task ({shifted.success_rate:.0%})")
 print("successes per route:", shifted.route_counts)

@@ -28,20 +28,14 @@
 # because it updates its networks after every step). `LABKIT_SMOKE=1` runs it in seconds.
 
 # %%
-import labkit
-
-SMOKE = labkit.smoke_mode()
 import numpy as np
-import torch
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.env_util import make_vec_env
 
-from labkit.callbacks import TrainingMonitor, learn
-from labkit.envs import make
-from labkit.seeding import seed_everything
-from labkit.viz import learning_curves, show_videos, trajectories_figure
+import labkit as lk  # also sets torch to one thread: small MLPs run fastest so, and a core stays for MuJoCo
+from labkit import viz
 
-torch.set_num_threads(1)  # small MLPs: one thread is fastest, and leaves a core for the environment
+SMOKE = lk.smoke_mode()
 PPO_STEPS = 2_048 if SMOKE else 40_000
 SEEDS = [0, 1] if SMOKE else [0, 1, 2]
 EVAL_EVERY = 1_024 if SMOKE else 4_000
@@ -59,40 +53,36 @@ print(f"smoke={SMOKE}: PPO {PPO_STEPS} steps x {len(SEEDS)} seeds")
 # %%
 ppo_runs, ppo_models = [], []
 for seed in SEEDS:
-    seed_everything(seed)
-    venv = make_vec_env(lambda: make("labkit/TwoRoutes-v0"), n_envs=4, seed=seed)
+    lk.seed_everything(seed)
+    venv = make_vec_env(lambda: lk.make("labkit/TwoRoutes-v0"), n_envs=4, seed=seed)
     model = PPO("MlpPolicy", venv, n_steps=256, batch_size=256, n_epochs=5, learning_rate=1e-3,
                 gamma=0.98, seed=seed, verbose=0)
-    monitor = TrainingMonitor(eval_env="labkit/TwoRoutes-v0", eval_every=EVAL_EVERY, n_eval_episodes=10)
-    learn(model, PPO_STEPS, monitor)  # Ctrl-C / the stop button keeps what was learned
-    ppo_runs.append(monitor.history)
+    monitor = lk.TrainingMonitor(eval_env="labkit/TwoRoutes-v0", eval_every=EVAL_EVERY, n_eval_episodes=10)
+    lk.learn(model, PPO_STEPS, monitor)  # Ctrl-C / the stop button keeps what was learned
+    ppo_runs.append(monitor.log)
     ppo_models.append(model)
 
 # %%
-learning_curves({"PPO": [(h["steps"], h["success_rate"]) for h in ppo_runs]},
-                title="PPO on TwoRoutes: success rate (mean and range over seeds)", y_title="success rate")
+viz.curves({"PPO": ppo_runs}, title="PPO on TwoRoutes: success rate (mean and range over seeds)", y_title="success rate")
 
 # %%
-learning_curves({"PPO": [(h["steps"], h["mean_return"]) for h in ppo_runs]},
-                title="PPO on TwoRoutes: evaluation return", y_title="return")
+viz.curves({"PPO": ppo_runs}, y="mean_return", title="PPO on TwoRoutes: evaluation return", y_title="return")
 
 # %% [markdown]
 # ### Watch the agent, and look at *where* it goes
 # Each seed's agent, three episodes each, drawn in the plane and coloured by the route it took.
 
 # %%
-from labkit.evaluate import evaluate
-
-results = [evaluate(m, "labkit/TwoRoutes-v0", n_episodes=10, seed=100, deterministic=True,
+results = [lk.evaluate(m, "labkit/TwoRoutes-v0", n_episodes=10, seed=100, deterministic=True,
                     record_episodes=1, progress=False) for m in ppo_models]
 for seed, res in zip(SEEDS, results):
     print(f"seed {seed}: success {res.success_rate:.0%}, successful routes {res.route_counts}")
-trajectories_figure([t for r in results for t in r.trajectories],
+viz.trajectories_figure([t for r in results for t in r.trajectories],
                     [f"seed {s}: {route}" for s, r in zip(SEEDS, results) for route in r.routes],
                     title="PPO agents' paths (one colour per seed and route)")
 
 # %%
-show_videos({f"PPO seed {s}": r.frames[0] for s, r in zip(SEEDS, results)}, fps=20)
+viz.show_videos({f"PPO seed {s}": r.frames[0] for s, r in zip(SEEDS, results)}, fps=20)
 
 # %% [markdown]
 # ## 2. SAC on a robot arm: `Reacher-v5`
@@ -106,22 +96,22 @@ show_videos({f"PPO seed {s}": r.frames[0] for s, r in zip(SEEDS, results)}, fps=
 SAC_STEPS = 400 if SMOKE else 5_000
 sac_runs = []
 for seed in SEEDS[:2]:
-    seed_everything(seed)
-    sac = SAC("MlpPolicy", make("Reacher-v5"), learning_starts=200 if SMOKE else 500, learning_rate=1e-3,
+    lk.seed_everything(seed)
+    sac = SAC("MlpPolicy", lk.make("Reacher-v5"), learning_starts=200 if SMOKE else 500, learning_rate=1e-3,
               gamma=0.95, policy_kwargs=dict(net_arch=[64, 64]), seed=seed, verbose=0)
-    monitor = TrainingMonitor(eval_env="Reacher-v5", eval_every=200 if SMOKE else 1_000,
+    monitor = lk.TrainingMonitor(eval_env="Reacher-v5", eval_every=200 if SMOKE else 1_000,
                               n_eval_episodes=3 if SMOKE else 10)
-    learn(sac, SAC_STEPS, monitor)
-    sac_runs.append(monitor.history)
+    lk.learn(sac, SAC_STEPS, monitor)
+    sac_runs.append(monitor.log)
 
-learning_curves({"SAC": [(h["steps"], h["mean_return"]) for h in sac_runs]},
-                title="SAC on Reacher-v5: evaluation return (mean and range over seeds)", y_title="return")
+viz.curves({"SAC": sac_runs}, y="mean_return", title="SAC on Reacher-v5: evaluation return (mean and range over seeds)",
+           y_title="return")
 
 # %%
-reacher = evaluate(sac, lambda: make("Reacher-v5", render_mode="rgb_array", width=240, height=240),
+reacher = lk.evaluate(sac, lambda: lk.make("Reacher-v5", render_mode="rgb_array", width=240, height=240),
                    n_episodes=2, seed=7, deterministic=True, record_episodes=2, progress=False)
 print("returns:", np.round(reacher.returns, 1))
-show_videos({f"SAC on Reacher, episode {k}": reacher.frames[k] for k in range(2)}, fps=25)
+viz.show_videos({f"SAC on Reacher, episode {k}": reacher.frames[k] for k in range(2)}, fps=25)
 
 # %% [markdown]
 # ## 3. What RL alone gives you, and what the rest of the kit adds
@@ -149,10 +139,8 @@ show_videos({f"SAC on Reacher, episode {k}": reacher.frames[k] for k in range(2)
 #    generalise to a moved obstacle? Which seeds fail, and why might that depend on their route?
 
 # %%
-from labkit.checks import check_true
-
-shifted = [evaluate(m, "labkit/TwoRoutesShifted-v0", n_episodes=5, seed=0, deterministic=True, progress=False)
+shifted = [lk.evaluate(m, "labkit/TwoRoutesShifted-v0", n_episodes=5, seed=0, deterministic=True, progress=False)
            for m in ppo_models]
 for seed, r in zip(SEEDS, shifted):
     print(f"seed {seed}: shifted-task success {r.success_rate:.0%} via {r.route_counts}")
-check_true(all(len(h["steps"]) >= 2 for h in ppo_runs), "every PPO run was evaluated during training")
+lk.course.check_true(all(len(log.history) >= 2 for log in ppo_runs), "every PPO run was evaluated during training")

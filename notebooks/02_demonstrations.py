@@ -32,14 +32,11 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
-import labkit
-from labkit.data import DatasetError, collect_episodes, load_dataset, save_dataset, sb3_expert
-from labkit.envs import make
-from labkit.envs.experts import TwoRoutesExpert
-from labkit.evaluate import evaluate
-from labkit.viz import trajectories_figure
+import labkit as lk
+from labkit import viz
+from labkit.data import DatasetError
 
-SMOKE = labkit.smoke_mode()
+SMOKE = lk.smoke_mode()
 N_DEMOS = 8 if SMOKE else 100
 workdir = Path(tempfile.mkdtemp(prefix="labkit02_"))
 
@@ -50,15 +47,14 @@ workdir = Path(tempfile.mkdtemp(prefix="labkit02_"))
 # from the env's `info`. The metadata names the env, the expert, the seed and the command that remakes it.
 
 # %%
-env = make("labkit/TwoRoutes-v0")
-demos = collect_episodes(env, TwoRoutesExpert(noise=0.1), n_episodes=N_DEMOS, seed=0,
-                         expert_name="TwoRoutesExpert(noise=0.1)", created_with="notebook 02")
+demos = lk.collect(lk.experts.TwoRoutesExpert(noise=0.1), "labkit/TwoRoutes-v0", N_DEMOS, seed=0,
+                   expert_name="TwoRoutesExpert(noise=0.1)", created_with="notebook 02")
 print(demos)
 demos.summary()
 
 # %%
 episodes = list(demos)
-trajectories_figure([np.vstack([e["observations"], e["final_observation"][None]]) for e in episodes],
+viz.trajectories_figure([np.vstack([e["observations"], e["final_observation"][None]]) for e in episodes],
                     [str(e["route"]) for e in episodes],
                     title=f"{len(episodes)} scripted demonstrations, coloured by route")
 
@@ -68,9 +64,7 @@ trajectories_figure([np.vstack([e["observations"], e["final_observation"][None]]
 # push? A polar histogram of the action directions (90 degrees = straight up):
 
 # %%
-from labkit.analysis import action_directions
-
-angles = action_directions(demos.observations, demos.actions, x_range=(-0.03, 0.03), y_range=(-0.3, -0.15))
+angles = lk.analysis.action_directions(demos.observations, demos.actions, x_range=(-0.03, 0.03), y_range=(-0.3, -0.15))
 mean_angle = np.degrees(np.arctan2(np.sin(np.radians(angles)).mean(), np.cos(np.radians(angles)).mean()))
 counts, edges = np.histogram(angles, bins=36, range=(-180, 180))
 fig = go.Figure(go.Barpolar(r=counts, theta=(edges[:-1] + edges[1:]) / 2, marker_color="#1f77b4", name="demonstrated"))
@@ -89,13 +83,13 @@ fig
 # actions. Each alone succeeds every time. Their average:
 
 # %%
-from labkit.analysis import AverageOfExperts
-
-average = AverageOfExperts(TwoRoutesExpert(route="left"), TwoRoutesExpert(route="right"))
-avg_res = evaluate(average, "labkit/TwoRoutes-v0", n_episodes=4 if SMOKE else 20, seed=100, progress=False)
-exp_res = evaluate(TwoRoutesExpert(), "labkit/TwoRoutes-v0", n_episodes=4 if SMOKE else 20, seed=100, progress=False)
+average = lk.experts.AverageOfExperts(lk.experts.TwoRoutesExpert(route="left"),
+                                      lk.experts.TwoRoutesExpert(route="right"))
+avg_res = lk.evaluate(average, "labkit/TwoRoutes-v0", n_episodes=4 if SMOKE else 20, seed=100, progress=False)
+exp_res = lk.evaluate(lk.experts.TwoRoutesExpert(), "labkit/TwoRoutes-v0", n_episodes=4 if SMOKE else 20, seed=100,
+                      progress=False)
 print(f"expert success {exp_res.success_rate:.0%}; average-of-experts success {avg_res.success_rate:.0%}")
-trajectories_figure(avg_res.trajectories, ["average of left and right"] * len(avg_res.trajectories),
+viz.trajectories_figure(avg_res.trajectories, ["average of left and right"] * len(avg_res.trajectories),
                     title="The average of two good behaviours stops where they disagree")
 
 # %% [markdown]
@@ -109,18 +103,14 @@ trajectories_figure(avg_res.trajectories, ["average of left and right"] * len(av
 # (as in notebook 01) and record it:
 
 # %%
-import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from labkit.callbacks import learn
-
-torch.set_num_threads(1)
-ppo = PPO("MlpPolicy", make_vec_env(lambda: make("labkit/TwoRoutes-v0"), n_envs=4, seed=0),
+ppo = PPO("MlpPolicy", make_vec_env("labkit/TwoRoutes-v0", n_envs=4, seed=0),
           n_steps=256, batch_size=256, n_epochs=5, learning_rate=1e-3, gamma=0.98, seed=0, verbose=0)
-learn(ppo, 1_024 if SMOKE else 40_000)
-rl_demos = collect_episodes(make("labkit/TwoRoutes-v0"), sb3_expert(ppo), n_episodes=N_DEMOS, seed=0,
-                            expert_name="sb3:PPO", created_with="notebook 02")
+lk.learn(ppo, 1_024 if SMOKE else 40_000)
+rl_demos = lk.collect(lk.experts.SB3Expert(ppo), "labkit/TwoRoutes-v0", N_DEMOS, seed=0, expert_name="sb3:PPO",
+                      created_with="notebook 02")
 print("scripted:", demos.summary()["route_counts"], "| PPO expert:", rl_demos.summary()["route_counts"],
       f"(success {rl_demos.summary()['success_rate']:.0%})")
 
@@ -133,13 +123,13 @@ print("scripted:", demos.summary()["route_counts"], "| PPO expert:", rl_demos.su
 # leaves half a file. `load_dataset` checks the schema, shapes, env id and a content hash.
 
 # %%
-path = save_dataset(demos, workdir / "my_demos.npz")
-again = load_dataset(path, expected_env_id="labkit/TwoRoutes-v0")
+path = lk.save(demos, workdir / "my_demos.npz")
+again = lk.load(path, env_id="labkit/TwoRoutes-v0")
 print(f"saved {path.stat().st_size / 1024:.0f} KiB; hash {again.content_hash[:16]}... equal: {again == demos}")
 
 damaged = workdir / "damaged.npz"
 damaged.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-for attempt in [lambda: load_dataset(damaged), lambda: load_dataset(path, expected_env_id="InvertedPendulum-v5")]:
+for attempt in [lambda: lk.load(damaged), lambda: lk.load(path, env_id="InvertedPendulum-v5")]:
     try:
         attempt()
     except DatasetError as err:
@@ -151,9 +141,7 @@ for attempt in [lambda: load_dataset(damaged), lambda: load_dataset(path, expect
 # command that remakes it. Notebook 03 trains on it.
 
 # %%
-from labkit.datasets import load_demos
-
-shipped = load_demos("two_routes_demos")
+shipped = lk.load("two_routes_demos")
 shipped.summary()
 
 # %% [markdown]
@@ -167,19 +155,16 @@ shipped.summary()
 # * An RL expert is typically unimodal: it found one solution.
 #
 # ## Exercises
-# 1. Record 50 episodes with `TwoRoutesExpert(route="left")` and 50 with `route="right"`, join them
+# 1. Record 50 episodes with `lk.experts.TwoRoutesExpert(route="left")` and 50 with `route="right"`, join them
 #    with `labkit.data.concat_datasets`, and check that the route counts are 50/50.
 # 2. Raise the expert's `noise` to 0.4. How does the success rate change? Why might noisier
 #    demonstrations still be useful for learning?
 
 # %%
-from labkit.checks import check_true
-from labkit.data import concat_datasets
-
 n = 3 if SMOKE else 50
-left = collect_episodes(make("labkit/TwoRoutes-v0"), TwoRoutesExpert(route="left"), n, seed=1000,
-                        expert_name="left", progress=False)
-right = collect_episodes(make("labkit/TwoRoutes-v0"), TwoRoutesExpert(route="right"), n, seed=2000,
-                         expert_name="right", progress=False)
-both = concat_datasets([left, right])
-check_true(both.summary()["route_counts"] == {"left": n, "right": n}, f"route counts {both.summary()['route_counts']}")
+left = lk.collect(lk.experts.TwoRoutesExpert(route="left"), "labkit/TwoRoutes-v0", n, seed=1000, expert_name="left",
+                  progress=False)
+right = lk.collect(lk.experts.TwoRoutesExpert(route="right"), "labkit/TwoRoutes-v0", n, seed=2000, expert_name="right",
+                   progress=False)
+both = left.concat(right)
+lk.course.check_true(both.summary()["route_counts"] == {"left": n, "right": n}, f"route counts {both.summary()['route_counts']}")

@@ -33,17 +33,16 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-import labkit
-from labkit.datasets import load_demos
-from labkit.evaluate import evaluate, measure_latency, with_sampling
-from labkit.recipes import HORIZONS, behaviour_cloning
-from labkit.viz import route_bar, show_videos, trajectories_figure
+import labkit as lk
+from labkit import viz
+from labkit.policies import with_sampling
+from labkit.rollout import measure_latency
 
-SMOKE = labkit.smoke_mode()
+SMOKE = lk.smoke_mode()
 ITERATIONS = 60 if SMOKE else 6_000
 EPISODES = 6 if SMOKE else 100
-demos = load_demos("two_routes_demos")
-print(demos, "\nhorizons:", HORIZONS)
+demos = lk.load("two_routes_demos")
+print(demos, "\npreset 'chunked':", lk.PRESETS["chunked"].horizons, "-", lk.PRESETS["chunked"].why)
 
 # %% [markdown]
 # ## 1. Two policies, one dataset
@@ -67,13 +66,13 @@ print(demos, "\nhorizons:", HORIZONS)
 # Both train with the same loop (AdamW, cosine schedule, EMA weights; Ctrl-C keeps what was learned).
 
 # %%
-gauss, gauss_run = behaviour_cloning("gaussian", demos, iterations=ITERATIONS, seed=0)
-diff, diff_run = behaviour_cloning("diffusion", demos, iterations=ITERATIONS, seed=0)
+gauss, gauss_run = lk.behaviour_cloning("gaussian", demos, iterations=ITERATIONS, seed=0)
+diff, diff_run = lk.behaviour_cloning("diffusion", demos, iterations=ITERATIONS, seed=0)
 
 fig = go.Figure()
 for name, run in [("Gaussian BC (NLL)", gauss_run), ("diffusion (noise MSE)", diff_run)]:
-    k = max(1, len(run.losses) // 200)
-    smooth = np.convolve(run.losses, np.ones(k) / k, mode="valid")
+    k = max(1, len(run.loss) // 200)
+    smooth = np.convolve(run.loss, np.ones(k) / k, mode="valid")
     fig.add_scatter(y=smooth, name=f"{name}: {run.seconds:.0f} s", mode="lines")
 fig.update_layout(title="Training losses (moving average)", xaxis_title="iteration", yaxis_title="loss",
                   template="plotly_white", height=330)
@@ -86,15 +85,15 @@ fig
 
 # %%
 results = {
-    "Gaussian BC": evaluate(gauss, "labkit/TwoRoutes-v0", EPISODES, seed=1000, record_episodes=2),
-    "diffusion (DDIM-10)": evaluate(diff, "labkit/TwoRoutes-v0", EPISODES, seed=1000, record_episodes=2),
+    "Gaussian BC": lk.evaluate(gauss, "labkit/TwoRoutes-v0", EPISODES, seed=1000, record_episodes=2),
+    "diffusion (DDIM-10)": lk.evaluate(diff, "labkit/TwoRoutes-v0", EPISODES, seed=1000, record_episodes=2),
 }
 for name, r in results.items():
     print(f"{name:>20}: success {r.success_rate:.0%}, successful routes {r.route_counts}")
-route_bar({name: r.route_counts for name, r in results.items()})
+viz.route_bar({name: r.route_counts for name, r in results.items()})
 
 # %%
-trajectories_figure(
+viz.trajectories_figure(
     [t for r in results.values() for t in r.trajectories[:40]],
     [f"{name}: {route}" for name, r in results.items() for route in r.routes[:40]],
     title="Where each policy drives (40 episodes each)",
@@ -107,22 +106,19 @@ trajectories_figure(
 # The Gaussian's 64 samples are shown on the right for comparison.
 
 # %%
-from labkit.envs import make
-from labkit.viz.denoising import chunks_to_paths, denoising_explorer
-
-env = make("labkit/TwoRoutes-v0", seed=0)
+env = lk.make("labkit/TwoRoutes-v0", seed=0)
 split_obs = env.unwrapped.observation_at([0.0, -0.2], velocity=[0.0, 0.3])  # at the split, moving up
 obs_hist = torch.as_tensor(np.stack([split_obs, split_obs]), dtype=torch.float32)[None].repeat(64, 1, 1)  # (64, To, 8)
 gen = torch.Generator().manual_seed(0)
 _, chain = diff.sample_actions(obs_hist, generator=gen, sampler="ddpm", num_inference_steps=100, return_chain=True)
 chain = chain[::5] if len(chain) > 30 else chain  # every 5th of the 101 steps keeps the slider light
-denoising_explorer(chain.numpy(), split_obs[:2], unnormalize=lambda x: diff.normalizer_act.unnormalize(torch.as_tensor(x)).numpy(),
+viz.denoising_explorer(chain.numpy(), split_obs[:2], unnormalize=lambda x: diff.normalizer_act.unnormalize(torch.as_tensor(x)).numpy(),
                    title="Diffusion: 64 sampled chunks, from noise (step 0) to actions")
 
 # %%
 g_chunks = gauss.sample_actions(obs_hist, generator=torch.Generator().manual_seed(0)).numpy()
-paths = chunks_to_paths(g_chunks, split_obs[:2])
-trajectories_figure(list(paths), ["Gaussian sample"] * len(paths),
+paths = viz.chunks_to_paths(g_chunks, split_obs[:2])
+viz.trajectories_figure(list(paths), ["Gaussian sample"] * len(paths),
                     title="Gaussian BC: 64 sampled chunks at the split").update_layout(
     xaxis=dict(range=[-0.3, 0.3]), yaxis=dict(range=[-0.5, 0.1]))
 
@@ -137,7 +133,7 @@ rows = []
 for sampler, k in settings:
     lat = measure_latency(diff, demos.obs_dim, sampler=sampler, num_inference_steps=k, calls=10 if SMOKE else 30)
 
-    r = evaluate(with_sampling(diff, sampler=sampler, num_inference_steps=k), "labkit/TwoRoutes-v0",
+    r = lk.evaluate(with_sampling(diff, sampler=sampler, num_inference_steps=k), "labkit/TwoRoutes-v0",
                  4 if SMOKE else 50, seed=2000, progress=False)
     rows.append((f"{sampler.upper()}-{k}", lat, r.success_rate))
     print(f"{sampler.upper()}-{k:<3} latency {lat:6.2f} ms per call   success {r.success_rate:.0%}")
@@ -154,7 +150,7 @@ fig
 # ## 5. Side by side
 
 # %%
-show_videos({f"Gaussian BC ({results['Gaussian BC'].routes[0]})": results["Gaussian BC"].frames[0],
+viz.show_videos({f"Gaussian BC ({results['Gaussian BC'].routes[0]})": results["Gaussian BC"].frames[0],
              f"diffusion ({results['diffusion (DDIM-10)'].routes[0]})": results["diffusion (DDIM-10)"].frames[0],
              f"diffusion ({results['diffusion (DDIM-10)'].routes[1]})": results["diffusion (DDIM-10)"].frames[1]}, fps=20)
 
@@ -182,12 +178,9 @@ show_videos({f"Gaussian BC ({results['Gaussian BC'].routes[0]})": results["Gauss
 import tempfile
 from pathlib import Path
 
-from labkit.checks import check_true
-from labkit.train import load_checkpoint, save_checkpoint
-
 path = Path(tempfile.mkdtemp()) / "diffusion.pt"
-save_checkpoint(diff, path, {"env_id": "labkit/TwoRoutes-v0"})
-loaded, meta = load_checkpoint(path, expected_env_id="labkit/TwoRoutes-v0")
+lk.save(diff, path)
+loaded = lk.load(path, env_id="labkit/TwoRoutes-v0")
 a = diff.sample_actions(obs_hist[:4], generator=torch.Generator().manual_seed(1))
 b = loaded.sample_actions(obs_hist[:4], generator=torch.Generator().manual_seed(1))
-check_true(torch.allclose(a, b), "the loaded checkpoint samples the same chunks")
+lk.course.check_true(torch.allclose(a, b), "the loaded checkpoint samples the same chunks")

@@ -42,16 +42,13 @@ import numpy as np
 import plotly.express as px
 import torch
 
-import labkit
-from labkit.datasets import SHIPPED, load_demos, load_shipped_prior
-from labkit.envs import make
-from labkit.evaluate import evaluate
-from labkit.priors import PriorMismatchError, SampleSelectSAC, make_residual_env
-from labkit.priors.compare import METHODS, TASKS, find_start, record_episode, train_with_prior
-from labkit.viz import learning_curves, show_videos
-from labkit.viz.priors import final_error_figure, residual_magnitude_figure, steered_noise_figure
+import labkit as lk
+from labkit import viz
+from labkit.experiments.priors import METHODS, TASKS, train_with_prior
+from labkit.finetune import SampleSelectSAC, make_residual_env
+from labkit.policies import PolicyMismatchError
 
-SMOKE = labkit.smoke_mode()
+SMOKE = lk.smoke_mode()
 TASK = TASKS["blocked"]  # env, shipped prior and the settings of each method
 SEEDS = [0] if SMOKE else [0, 1]
 ENV_STEPS = 600 if SMOKE else 24_000  # per run, in environment steps
@@ -75,14 +72,14 @@ print(TASK.env_id, "-", TASK.description)
 # real task often has: **1 on success, 0 otherwise** (no shaping that points the way).
 
 # %%
-prior = load_shipped_prior("two_routes_prior")
-print("prior:", SHIPPED["two_routes_prior"].description)
-scene = make(TASK.env_id, render_mode="rgb_array")
+prior = lk.load("two_routes_prior")
+print("prior:", lk.data.SHIPPED["two_routes_prior"].description)
+scene = lk.make(TASK.env_id, render_mode="rgb_array")
 scene.reset(seed=0)
 px.imshow(scene.render(), title="TwoRoutesBlocked: start (blue), goal (green), cup (red), barrier (orange)"
           ).update_layout(height=380, width=380).show()  # (240, 240, 3) top view, as in notebook 00
-prior_open = evaluate(prior, "labkit/TwoRoutes-v0", PRIOR_EPISODES, seed=0, progress=False)
-prior_eval = evaluate(prior, TASK.env_id, PRIOR_EPISODES, seed=0, progress=False)
+prior_open = lk.evaluate(prior, "labkit/TwoRoutes-v0", PRIOR_EPISODES, seed=0, progress=False)
+prior_eval = lk.evaluate(prior, TASK.env_id, PRIOR_EPISODES, seed=0, progress=False)
 for name, res in [("TwoRoutes (open)", prior_open), ("TwoRoutesBlocked", prior_eval)]:
     # route per episode: "left"/"right" once past the cup, "none" if it never got past (stuck)
     print(f"prior on {name:17s}: {res.success_rate:.0%} success; routes of all episodes {dict(Counter(res.routes.tolist()))}")
@@ -95,14 +92,14 @@ for name, res in [("TwoRoutes (open)", prior_open), ("TwoRoutesBlocked", prior_e
 # %%
 try:
     make_residual_env(TASK.env_id, prior)
-except PriorMismatchError as err:
-    print("PriorMismatchError:", err)
+except PolicyMismatchError as err:
+    print("PolicyMismatchError:", err)
 make_residual_env(TASK.env_id, prior, check_env_id=False).close()  # on purpose: fine
 
 # %% [markdown]
 # ## 2. Three agents, one task, one budget
 # All three are stock SB3 `PPO("MlpPolicy", ...)` on 8 vectorised envs; only the env they act in
-# differs (`labkit.priors.compare.make_method_env`):
+# differs (`labkit.experiments.priors.make_method_env`):
 #
 # ```
 # from scratch:  obs o_t ---------------------------------> PPO --> a_t                    (2 numbers)
@@ -124,23 +121,23 @@ make_residual_env(TASK.env_id, prior, check_env_id=False).close()  # on purpose:
 # executes) on the same 20 start states (4 in smoke mode) with the same prior draws. Scratch and residual agents are
 # evaluated with their mean action (a zero mean residual is the prior); the DSRL agent with its
 # stochastic policy, because its mean, x_T = 0, is a single input the prior was never trained on alone
-# (`labkit.priors.compare.EVAL_DETERMINISTIC`). The next cell is the expensive one (1-2 minutes).
+# (`labkit.experiments.priors.EVAL_DETERMINISTIC`). The next cell is the expensive one (1-2 minutes).
 
 # %%
 runs = {method: [train_with_prior(method, TASK.env_id, prior, ENV_STEPS, seed=s, eval_every=EVAL_EVERY,
                                   n_eval_episodes=EVAL_EPISODES, **TASK.kwargs(method)) for s in SEEDS]
         for method in METHODS}
 for method, rs in runs.items():
-    for r in rs:
-        s = r.summary()
-        print(f"{METHODS[method]:40s} seed {r.seed}: success {s['start_success']:.0%} -> {s['final_success']:.0%} "
+    for model, log in rs:
+        s = log.summary()
+        print(f"{METHODS[method]:40s} seed {s['seed']}: success {s['start_success']:.0%} -> {s['final_success']:.0%} "
               f"(90% first at {s['steps_to_threshold'] or 'never'}) in {s['env_steps']:,} env steps, "
               f"{s['train_seconds']:.0f} s of training")
 
 # %%
-fig = learning_curves({METHODS[m]: [r.curve for r in rs] for m, rs in runs.items()},
-                      title="TwoRoutesBlocked: success against environment steps (mean and range over seeds)",
-                      y_title=f"success rate ({EVAL_EPISODES} fixed start states)")
+fig = viz.curves({METHODS[m]: [log for _, log in rs] for m, rs in runs.items()},
+                 title="TwoRoutesBlocked: success against environment steps (mean and range over seeds)",
+                 y_title=f"success rate ({EVAL_EPISODES} fixed start states)")
 fig.add_hline(y=prior_eval.success_rate, line=dict(dash="dot", color="#555"),
               annotation_text=f"prior alone (sampled, {PRIOR_EPISODES} episodes)")
 fig.add_hline(y=0.9, line=dict(dash="dash", color="#999"), annotation_text="90%", annotation_position="bottom right")
@@ -182,14 +179,15 @@ fig
 # leave the prior's behaviour somewhere, one that shrinks means it trusts the prior.
 
 # %%
-residual_magnitude_figure({f"seed {r.seed}": r.train_env.residual_history() for r in runs["residual"]})
+viz.residual_magnitude_figure({f"seed {log.meta['seed']}": model.get_env().residual_history()
+                               for model, log in runs["residual"]})
 
 # %%
-print("PPO log std per action axis at the end:", [np.round(r.model.policy.log_std.detach().numpy(), 2).tolist()
-                                                  for r in runs["residual"]])
-probe = make("labkit/TwoRoutes-v0").unwrapped
+print("PPO log std per action axis at the end:", [np.round(model.policy.log_std.detach().numpy(), 2).tolist()
+                                                  for model, _ in runs["residual"]])
+probe = lk.make("labkit/TwoRoutes-v0").unwrapped
 below_cup = probe.observation_at((0.0, -0.25), (0.0, 0.3))  # (8,) on the centre line, below the cup
-agent = runs["residual"][0].model
+agent = runs["residual"][0][0]
 for label, p_action in [("prior goes left", [-0.8, 0.5]), ("prior goes right", [0.8, 0.5])]:
     residual, _ = agent.predict(np.concatenate([below_cup, p_action]).astype(np.float32), deterministic=True)
     print(f"below the cup, {label:16s}: mean residual {np.round(residual, 2)}")
@@ -210,7 +208,7 @@ for label, p_action in [("prior goes left", [-0.8, 0.5]), ("prior goes right", [
 # agent has found *which* of the prior's behaviours pays.
 
 # %%
-dsrl_env = runs["dsrl"][0].train_env
+dsrl_env = runs["dsrl"][0][0].get_env()
 noise = dsrl_env.steered_noise()
 print(f"{len(noise)} steered noise vectors of size {noise.shape[1]}; "
       f"mean {noise.mean():+.2f}, std {noise.std():.2f} (N(0, 1): 0, 1); "
@@ -218,7 +216,7 @@ print(f"{len(noise)} steered noise vectors of size {noise.shape[1]}; "
 late = noise[-len(noise) // 5:]
 print("late in training, mean of the x-velocity noise coordinates:", np.round(late[:, 0::2].mean(axis=0), 2))
 print("late in training, mean of the y-velocity noise coordinates:", np.round(late[:, 1::2].mean(axis=0), 2))
-steered_noise_figure(noise, bound=dsrl_env.bound)
+viz.steered_noise_figure(noise, bound=dsrl_env.bound)
 
 # %% [markdown]
 # Look at the x-velocity coordinates (even indices) late in training: in our full run most of their
@@ -232,22 +230,17 @@ steered_noise_figure(noise, bound=dsrl_env.bound)
 # the residual agent (its mean correction) and the DSRL agent (sampling its policy, as it is evaluated).
 
 # %%
-zero = lambda o: np.zeros((len(o), 2), np.float32)  # noqa: E731
-kw = TASK.kwargs("residual")
-video_seed = find_start(zero, "residual", TASK.env_id, prior, success=False, scale=kw["scale"], check_env_id=False)
+video_seed = lk.rollout.find_start(prior, TASK.env_id, success=False)
 if video_seed is None:
     video_seed = 0
     print("the prior succeeded from the first 20 start states; showing start state 0 anyway")
-before, ok_before = record_episode(zero, "residual", TASK.env_id, prior, seed=video_seed, scale=kw["scale"],
-                                   check_env_id=False)
-after, ok_after = record_episode(runs["residual"][0].model, "residual", TASK.env_id, prior, seed=video_seed,
-                                 scale=kw["scale"], check_env_id=False)
-dsrl_after, ok_dsrl = record_episode(runs["dsrl"][0].model, "dsrl", TASK.env_id, prior, seed=video_seed,
-                                     deterministic=False, check_env_id=False)
+before, ok_before = lk.record(prior, TASK.env_id, seed=video_seed)
+after, ok_after = lk.record(runs["residual"][0][0], TASK.env_id, seed=video_seed)  # the agent on its prior
+dsrl_after, ok_dsrl = lk.record(runs["dsrl"][0][0], TASK.env_id, seed=video_seed, deterministic=False)
 for name, ok, frames in [("prior alone", ok_before, before), ("residual agent", ok_after, after),
                          ("DSRL agent", ok_dsrl, dsrl_after)]:
     print(f"{name:15s}: {'success' if ok else 'no success'} in {len(frames) - 1} steps")
-show_videos({"before: prior alone": before, "after: prior + residual PPO": after, "after: DSRL": dsrl_after}, width=220)
+viz.show_videos({"before: prior alone": before, "after: prior + residual PPO": after, "after: DSRL": dsrl_after}, width=220)
 
 # %% [markdown]
 # ## 6. A harder case: PushBlock
@@ -264,10 +257,10 @@ show_videos({"before: prior alone": before, "after: prior + residual PPO": after
 
 # %%
 PUSH = "labkit/PushBlock-v0"
-push_prior = load_shipped_prior("push_block_prior")
-demos = load_demos("push_block_demos")
+push_prior = lk.load("push_block_prior")
+demos = lk.load("push_block_demos")
 print(demos)
-push_eval = evaluate(push_prior, PUSH, PRIOR_EPISODES, seed=0, progress=False)
+push_eval = lk.evaluate(push_prior, PUSH, PRIOR_EPISODES, seed=0, progress=False)
 print(f"demonstrations: {demos.summary()['success_rate']:.0%} success; "
       f"prior alone: {push_eval.success_rate:.0%} over {PRIOR_EPISODES} episodes")
 
@@ -276,11 +269,9 @@ print(f"demonstrations: {demos.summary()['success_rate']:.0%} success; "
 # from the target (`obs[10:12]`). Compare the prior's failures with the expert's:
 
 # %%
-from labkit.envs.experts import PushBlockExpert
-
-expert_eval = evaluate(PushBlockExpert(), PUSH, PRIOR_EPISODES, seed=0, progress=False)
+expert_eval = lk.evaluate(lk.experts.PushBlockExpert(), PUSH, PRIOR_EPISODES, seed=0, progress=False)
 print(f"expert: {expert_eval.success_rate:.0%} success; prior: {push_eval.success_rate:.0%} success")
-final_error_figure({"expert": expert_eval, "prior": push_eval}, tolerance=0.025,
+viz.final_error_figure({"expert": expert_eval, "prior": push_eval}, tolerance=0.025,
                    title="PushBlock: where failed episodes leave the block")
 
 # %% [markdown]
@@ -313,10 +304,10 @@ final_error_figure({"expert": expert_eval, "prior": push_eval}, tolerance=0.025,
 
 # %%
 SELECT_STEPS = 60 if SMOKE else 1_000
-select = SampleSelectSAC("MlpPolicy", make(PUSH), prior=push_prior, n_candidates=8,
+select = SampleSelectSAC("MlpPolicy", lk.make(PUSH), prior=push_prior, n_candidates=8,
                          learning_starts=min(200, SELECT_STEPS // 2), batch_size=128, seed=0)
 select.learn(SELECT_STEPS)
-select_eval = evaluate(select, PUSH, 4 if SMOKE else 20, seed=10_000, deterministic=True, progress=False, batch_size=1)
+select_eval = lk.evaluate(select, PUSH, 4 if SMOKE else 20, seed=10_000, deterministic=True, progress=False, batch_size=1)
 print(f"sample-and-select after {SELECT_STEPS} steps: {select_eval.success_rate:.0%} success over "
       f"{len(select_eval.successes)} episodes (prior alone: {push_eval.success_rate:.0%})")
 
@@ -340,7 +331,7 @@ print(f"sample-and-select after {SELECT_STEPS} steps: {select_eval.success_rate:
 #   in the budget of a CPU laptop. Measure before you claim: bands over seeds and fixed evaluation
 #   states keep noise from looking like learning.
 # * The prior in the loop costs one batched denoising call per chunk (~4 ms for 10 DDIM steps, for all
-#   8 envs at once). `PriorRunner` keeps the envs' chunks in step so that the call is shared: about one
+#   8 envs at once). `ChunkRunner` (align=True) keeps the envs' chunks in step so that the call is shared: about one
 #   call per 3 env steps rather than nearly one per step when episodes end at different times
 #   (`benchmarks/prior_calls.py`).
 #   Throughput against the same PPO without the prior is in the benchmark (README "Measured results").
@@ -354,20 +345,19 @@ print(f"sample-and-select after {SELECT_STEPS} steps: {select_eval.success_rate:
 #    trade-off?
 # 2. **DSRL's box.** Train DSRL with `bound=1.0` and `bound=3.0`. Compare the steered-noise histogram
 #    with the one above: which bound keeps the prior on inputs it was trained on?
-# 3. **Shaping.** Make the blocked task with its dense reward (`make(TASK.env_id, reward="dense")`, or
+# 3. **Shaping.** Make the blocked task with its dense reward (`lk.make(TASK.env_id, reward="dense")`, or
 #    register your own id) and train PPO from scratch: how many steps does it need now? What does that
 #    say about when a prior is worth having?
 # 4. **A better PushBlock prior.** Train one on the successful demonstrations only, for longer
-#    (`labkit.priors.train_prior(demos.filter(demos.episode_fields["success"]), PUSH, iterations=8_000)`)
+#    (`lk.behaviour_cloning("diffusion", demos.filter(demos.episode_fields["success"]), preset="prior", iterations=8_000)`)
 #    and evaluate it. Are its failures nearer misses? Does residual PPO or DSRL
 #    (`train_with_prior(..., PUSH, better_prior, 50_000)`) now improve on it?
 
 # %%
-from labkit.checks import check_true
-
-check_true(all(len(r.steps) >= 2 and r.steps[-1] >= ENV_STEPS for rs in runs.values() for r in rs),
+lk.course.check_true(all(len(log.history) >= 2 and log.history[-1]["env_steps"] >= ENV_STEPS
+                         for rs in runs.values() for _, log in rs),
            "every run was evaluated at least twice and used its whole budget of environment steps")
-start = np.mean([r.success_rate[0] for r in runs["residual"]])
-check_true(abs(start - prior_eval.success_rate) <= 0.35,
+start = np.mean([log.history[0]["success_rate"] for _, log in runs["residual"]])
+lk.course.check_true(abs(start - prior_eval.success_rate) <= 0.35,
            f"the residual agent starts near the prior ({start:.0%} vs {prior_eval.success_rate:.0%})",
            "a zero residual replays the prior: the first evaluation should be the prior's success, up to noise")

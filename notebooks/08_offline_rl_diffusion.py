@@ -32,18 +32,16 @@
 # %%
 import numpy as np
 
-import labkit
-from labkit.datasets import load_demos
-from labkit.evaluate import evaluate
-from labkit.finetune import normalized_return, quality_returns, split_observations, train_offline_suite
-from labkit.viz import action_value_figure, route_bar, sample_first_actions, trajectories_figure
+import labkit as lk
+from labkit import viz
+from labkit.experiments.offline import group_returns, normalized_return, split_observations, train_offline_suite
 
-SMOKE = labkit.smoke_mode()
+SMOKE = lk.smoke_mode()
 BUDGET = (dict(bc_iterations=30, iql_iterations=30, dql_iterations=10) if SMOKE
           else dict(bc_iterations=1500, iql_iterations=1500, dql_iterations=600))
 EPISODES = 4 if SMOKE else 100
 ENV_ID = "labkit/TwoRoutes-v0"
-data = load_demos("two_routes_mixed")
+data = lk.load("two_routes_mixed")
 print(data)
 
 # %% [markdown]
@@ -61,7 +59,7 @@ print(data)
 # success) say which action is wrong.
 
 # %%
-ref = quality_returns(data)
+ref = group_returns(data, "quality")
 for q, row in ref.items():
     print(f"{q:>8}: {row['episodes']:3d} episodes, return {row['mean_return']:6.2f}, "
           f"success {row['success_rate']:.0%}, length {row['mean_length']:.0f}")
@@ -71,7 +69,7 @@ starts = np.r_[0, ends[:-1]]
 obs = np.asarray(data.observations)
 pick = np.r_[np.flatnonzero(quality == "expert")[:25], np.flatnonzero(quality == "noisy")[:25],
              np.flatnonzero(quality == "failing")[:25]]
-trajectories_figure([obs[starts[i]:ends[i]] for i in pick], [str(quality[i]) for i in pick],
+viz.trajectories_figure([obs[starts[i]:ends[i]] for i in pick], [str(quality[i]) for i in pick],
                     title="The mixed dataset (25 episodes of each quality)")
 
 # %% [markdown]
@@ -104,14 +102,14 @@ print({k: f"{v:.0f} s" for k, v in suite.seconds.items()})
 # Gaussian too); a deterministic Gaussian is discussed in the exercises.
 
 # %%
-results = {name: evaluate(p, ENV_ID, EPISODES, seed=1000) for name, p in policies.items()}
+results = {name: lk.evaluate(p, ENV_ID, EPISODES, seed=1000) for name, p in policies.items()}
 for name, r in results.items():
     print(f"{name:>13}: success {r.success_rate:4.0%}   return {r.returns.mean():6.2f}   "
           f"normalised {normalized_return(r.returns, data):5.2f}   length {r.lengths.mean():5.1f}")
-route_bar({name: r.route_counts for name, r in results.items()})
+viz.route_bar({name: r.route_counts for name, r in results.items()})
 
 # %%
-trajectories_figure(
+viz.trajectories_figure(
     [t for r in results.values() for t in r.trajectories[:25]],
     [name for name, r in results.items() for _ in r.trajectories[:25]],
     title="Where each policy drives (25 episodes each)",
@@ -126,8 +124,8 @@ trajectories_figure(
 
 # %%
 s_split = split_observations(data)[0]
-clouds = {name: sample_first_actions(p, s_split, n=150) for name, p in policies.items()}
-action_value_figure(suite.critic, s_split, clouds)
+clouds = {name: lk.analysis.first_actions(p, s_split, n=150) for name, p in policies.items()}
+viz.action_value_figure(suite.critic, s_split, clouds)
 
 # %% [markdown]
 # What to look for:
@@ -181,7 +179,7 @@ print({k: round(v, 2) for k, v in q_modes.items()})
 #    Evaluate it on 50 episodes. What happens, and why (look at the heatmap outside the data's
 #    modes)?
 # 2. Diffusion-QL's `alpha` trades BC against Q. Retrain a fresh policy
-#    (`labkit.recipes.make_policy("diffusion", 8, 2, **OFFLINE_HORIZONS)`) with
+#    (`lk.make_policy("diffusion", 8, 2, preset="offline")`) with
 #    `train_diffusion_ql(policy, data, DiffusionQLConfig(alpha=0.05), iterations=600)`, then again with
 #    the IQL critic in place of its own (`critic=suite.critic`). Where do its rollouts end now?
 # 3. Evaluate Gaussian BC with `evaluate(..., deterministic=True)`. Its success rate changes - which
@@ -190,9 +188,7 @@ print({k: round(v, 2) for k, v in q_modes.items()})
 #    noisy expert score? Compute it from `quality_returns(data)` and check it below.
 
 # %%
-from labkit.checks import check_close
-
 noisy_score = (ref["noisy"]["mean_return"] - ref["failing"]["mean_return"]) / (
     ref["expert"]["mean_return"] - ref["failing"]["mean_return"])  # your answer
-check_close(noisy_score, normalized_return(ref["noisy"]["mean_return"], data), "normalised return of 'noisy'",
+lk.course.check_close(noisy_score, normalized_return(ref["noisy"]["mean_return"], data), "normalised return of 'noisy'",
             atol=1e-6)

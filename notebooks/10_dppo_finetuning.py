@@ -34,20 +34,18 @@ import copy
 import numpy as np
 import torch
 
-import labkit
-from labkit.datasets import load_demos
-from labkit.evaluate import evaluate
-from labkit.finetune import (DPPO_ACTOR, DiffusionPPOActor, GaussianPPOActor, dppo_config, finetune_ppo,
-                             pretrain_diffusion, pretrain_gaussian)
-from labkit.viz import action_cloud_figure, sample_first_actions, success_band_figure, trajectories_figure
+import labkit as lk
+from labkit import viz
+from labkit.experiments.dppo import DPPO_ACTOR, dppo_config, pretrain_diffusion, pretrain_gaussian
+from labkit.finetune import DiffusionPPOActor, GaussianPPOActor, finetune_ppo
 
-SMOKE = labkit.smoke_mode()
+SMOKE = lk.smoke_mode()
 PRETRAIN = 20 if SMOKE else 200  # BC iterations: deliberately few
 SEEDS = [0] if SMOKE else [0, 1, 2]
 BUDGET = dict(total_env_steps=600, max_seconds=20) if SMOKE else dict(total_env_steps=24_000, max_seconds=150)
 EPISODES = 4 if SMOKE else 100
 ENV_ID = "labkit/TwoRoutes-v0"
-demos = load_demos("two_routes_demos")
+demos = lk.load("two_routes_demos")
 
 # %% [markdown]
 # ## 1. An under-trained diffusion policy
@@ -59,9 +57,9 @@ demos = load_demos("two_routes_demos")
 policy = pretrain_diffusion(demos, iterations=PRETRAIN, seed=0)
 pretrained = copy.deepcopy(policy)  # kept frozen: the "before" picture and the residual prior
 actor = DiffusionPPOActor(policy, **DPPO_ACTOR)
-before = evaluate(actor, ENV_ID, EPISODES, seed=1000)
+before = lk.evaluate(actor, ENV_ID, EPISODES, seed=1000)
 print(f"before fine-tuning: success {before.success_rate:.0%}, return {before.returns.mean():.2f}")
-trajectories_figure(before.trajectories[:40], [f"{r} ({'ok' if s else 'fail'})" for r, s in
+viz.trajectories_figure(before.trajectories[:40], [f"{r} ({'ok' if s else 'fail'})" for r, s in
                                                zip(before.routes[:40], before.successes[:40])],
                     title="Before: 40 rollouts of the under-trained policy")
 
@@ -104,7 +102,7 @@ for seed in SEEDS:
 # %%
 gauss = pretrain_gaussian(demos, iterations=PRETRAIN, seed=0)
 g_actor = GaussianPPOActor(gauss)
-g_before = evaluate(g_actor, ENV_ID, EPISODES, seed=1000, progress=False)
+g_before = lk.evaluate(g_actor, ENV_ID, EPISODES, seed=1000, progress=False)
 runs["Gaussian PPO"] = []
 g_res = finetune_ppo(g_actor, ENV_ID, dppo_config(seed=0, **BUDGET))
 runs["Gaussian PPO"].append(g_res.history)
@@ -115,18 +113,18 @@ import time
 
 from stable_baselines3 import PPO
 
-from labkit.priors import evaluate_vec, make_residual_env
+from labkit.finetune import make_residual_env
 
 residual_env = make_residual_env(ENV_ID, pretrained, n_envs=8, scale=0.3, seed=0, sampler="ddpm",
                                  num_inference_steps=10)
-residual_before = evaluate_vec(lambda o: np.zeros((len(o), 2), np.float32), residual_env, EPISODES)
+residual_before = lk.evaluate(pretrained, ENV_ID, EPISODES, seed=1000, progress=False)  # the prior alone
 t0 = time.perf_counter()
 residual = PPO("MlpPolicy", residual_env, n_steps=128, batch_size=256, seed=0, verbose=0)
 residual.learn(BUDGET["total_env_steps"])
 residual_seconds = time.perf_counter() - t0
-residual_after = evaluate_vec(residual, residual_env, EPISODES)
+residual_after = lk.evaluate(residual, ENV_ID, EPISODES, seed=1000, progress=False)  # deployed on its prior
 print(f"residual PPO: {BUDGET['total_env_steps']} env steps in {residual_seconds:.0f} s, "
-      f"success {residual_before['success_rate']:.0%} -> {residual_after['success_rate']:.0%}")
+      f"success {residual_before.success_rate:.0%} -> {residual_after.success_rate:.0%}")
 
 # %% [markdown]
 # ## 4. Success over fine-tuning
@@ -134,19 +132,19 @@ print(f"residual PPO: {BUDGET['total_env_steps']} env steps in {residual_seconds
 # min-max band over seeds.
 
 # %%
-success_band_figure(runs)
+viz.curves(runs, title="Training success (last 100 episodes)", y_title="success rate")
 
 # %% [markdown]
 # ## 5. Before and after, measured the same way
 # 100 evaluation episodes with the same start states as before fine-tuning.
 
 # %%
-after = {seed: evaluate(a, ENV_ID, EPISODES, seed=1000, progress=False) for seed, a in actors.items()}
-g_after = evaluate(g_actor, ENV_ID, EPISODES, seed=1000, progress=False)
+after = {seed: lk.evaluate(a, ENV_ID, EPISODES, seed=1000, progress=False) for seed, a in actors.items()}
+g_after = lk.evaluate(g_actor, ENV_ID, EPISODES, seed=1000, progress=False)
 rows = [("DPPO", before.success_rate, np.mean([r.success_rate for r in after.values()]),
          np.mean([h[-1]["env_steps"] for h in runs["DPPO"]]), np.mean([h[-1]["seconds"] for h in runs["DPPO"]])),
         ("Gaussian PPO", g_before.success_rate, g_after.success_rate, g_res.env_steps, g_res.seconds),
-        ("residual PPO (SB3)", residual_before["success_rate"], residual_after["success_rate"],
+        ("residual PPO (SB3)", residual_before.success_rate, residual_after.success_rate,
          BUDGET["total_env_steps"], residual_seconds)]
 print(f"{'method':>20}  before  after  env steps  seconds")
 for name, b, a_, steps, secs in rows:
@@ -156,7 +154,7 @@ print("successful routes before:", before.route_counts, " after DPPO, per seed:"
 
 # %%
 best = actors[SEEDS[0]]
-trajectories_figure(after[SEEDS[0]].trajectories[:40],
+viz.trajectories_figure(after[SEEDS[0]].trajectories[:40],
                     [f"{r} ({'ok' if s else 'fail'})" for r, s in
                      zip(after[SEEDS[0]].routes[:40], after[SEEDS[0]].successes[:40])],
                     title="After DPPO: 40 rollouts (seed 0)")
@@ -171,13 +169,11 @@ trajectories_figure(after[SEEDS[0]].trajectories[:40],
 # preferred wins. The narrowing is onto *a* successful mode, and the other one is forgotten.
 
 # %%
-from labkit.viz import crossing_histogram, crossing_x
-
-crossing_histogram({"before": before.trajectories, "after DPPO (seed 0)": after[SEEDS[0]].trajectories})
+viz.crossing_histogram({"before": before.trajectories, "after DPPO (seed 0)": after[SEEDS[0]].trajectories})
 
 # %%
 for name, trajs in {"before": before.trajectories, "after": after[SEEDS[0]].trajectories}.items():
-    xs = crossing_x(trajs, -0.12)
+    xs = lk.analysis.crossing_x(trajs, -0.12)
     print(f"{name:>6}: into the cup's mouth (|x| < 0.16) {np.mean(np.abs(xs) < 0.16):.0%}, never reach it "
           f"{np.mean(np.isnan(xs)):.0%}, beside the cup {np.mean(np.abs(xs) >= 0.16):.0%}")
 
@@ -187,16 +183,14 @@ for name, trajs in {"before": before.trajectories, "after": after[SEEDS[0]].traj
 # `min_std` included).
 
 # %%
-from labkit.envs import make
-
-env = make(ENV_ID, seed=0)
+env = lk.make(ENV_ID, seed=0)
 s_split = env.unwrapped.observation_at([0.0, -0.2], velocity=[0.0, 0.2])  # at the split, moving up
-clouds = {"before": sample_first_actions(DiffusionPPOActor(pretrained, **DPPO_ACTOR), s_split, n=200),
-          "after DPPO": sample_first_actions(best, s_split, n=200)}
+clouds = {"before": lk.analysis.first_actions(DiffusionPPOActor(pretrained, **DPPO_ACTOR), s_split, n=200),
+          "after DPPO": lk.analysis.first_actions(best, s_split, n=200)}
 for name, c in clouds.items():
     print(f"{name:>10}: mean {c.mean(0).round(2)}, share going sideways (|a_x| > 0.5) "
           f"{np.mean(np.abs(c[:, 0]) > 0.5):.0%}")
-action_cloud_figure(clouds)
+viz.action_cloud_figure(clouds)
 
 # %% [markdown]
 # `benchmarks/offline_and_dppo.py` repeats the DPPO run over 3 seeds; the README quotes its table.
@@ -230,10 +224,8 @@ action_cloud_figure(clouds)
 #    log-probabilities. Compute it for a few observations below.
 
 # %%
-from labkit.checks import check_close
-
 obs = torch.as_tensor(s_split[None, None], dtype=torch.float32).repeat(4, 1, 1)  # (4, To=1, 8)
 _, chain, logp = best.act(obs, torch.Generator().manual_seed(0))
 chain_logp = logp.sum(dim=1)  # your answer: (4,) log-probability of each whole chain
-check_close(chain_logp.numpy(), best.log_prob(obs, chain).sum(dim=1).detach().numpy(),
+lk.course.check_close(chain_logp.numpy(), best.log_prob(obs, chain).sum(dim=1).detach().numpy(),
             "log-probability of the whole chain", atol=1e-3)

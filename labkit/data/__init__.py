@@ -1,47 +1,45 @@
-"""Demonstration datasets: record episodes, save/load them safely, cut them into training windows.
+"""Episode datasets: the format, recording, files, training windows, transitions, the shipped catalogue.
 
-    from labkit.data import collect_episodes, save_dataset, load_dataset, ChunkDataset
-    ds = collect_episodes(env, expert, n_episodes=100, seed=0, expert_name="scripted",
-                          created_with="python -m labkit make-data ...")
-    save_dataset(ds, "data/demo.npz")
-    ds = load_dataset("data/demo.npz", expected_env_id="labkit/TwoRoutes-v0")
-    windows = ChunkDataset(ds, n_obs_steps=2, horizon=16)
+    import labkit as lk
+    ds = lk.collect(lk.experts.TwoRoutesExpert(), "labkit/TwoRoutes-v0", 100, seed=0,
+                    expert_name="scripted", created_with="python -m labkit make-data ...")
+    lk.save(ds, "data/demo.npz")
+    ds = lk.load("data/demo.npz", env_id="labkit/TwoRoutes-v0")
+    windows = lk.ChunkDataset(ds, n_obs_steps=2, horizon=16)
     batch = windows.sample(256, generator)   # {"obs": (256, 2, obs_dim), "actions": (256, 16, act_dim)}
 
-The Minari bridge (``labkit.data.minari_bridge.to_minari`` / ``from_minari``) needs the optional
-``minari`` package and is imported on demand.
+- ``episodes.py``: ``EpisodeDataset`` (flat arrays, validation, content hash), ``concat_datasets``;
+- ``record.py``: ``EpisodeRecorder``;  ``files.py``: ``save_dataset`` / ``load_dataset``;
+- ``windows.py``: ``ChunkDataset`` (Diffusion Policy's observation/action windows);
+- ``transitions.py``: ``(s, a, r, s', done)`` rows for offline RL;
+- ``shipped.py``: the catalogue of ``data/``;  ``minari.py``: the optional Minari bridge.
 """
 
-from labkit.data.episodes import (
-    FORMAT_VERSION,
-    EpisodeBuffer,
-    EpisodeDataset,
-    EpisodeRecorder,
-    SB3Expert,
-    collect_episodes,
-    concat_datasets,
-    load_dataset,
-    save_dataset,
-    sb3_expert,
-)
-from labkit.data.errors import DatasetError
-from labkit.data.minari_bridge import from_minari, to_minari
+from labkit.data.episodes import FORMAT_VERSION, DatasetError, EpisodeDataset, concat_datasets
+from labkit.data.files import load_dataset, save_dataset
+from labkit.data.minari import from_minari, to_minari
+from labkit.data.record import EpisodeRecorder
+from labkit.data.shipped import SHIPPED, Shipped, UnknownShippedError, data_path, load_demos
+from labkit.data.transitions import Transitions, transitions_from_episodes
 from labkit.data.windows import ChunkDataset, window_indices
 
 __all__ = [
     "FORMAT_VERSION",
+    "SHIPPED",
     "ChunkDataset",
     "DatasetError",
-    "EpisodeBuffer",
     "EpisodeDataset",
     "EpisodeRecorder",
-    "SB3Expert",
-    "collect_episodes",
+    "Shipped",
+    "Transitions",
+    "UnknownShippedError",
     "concat_datasets",
+    "data_path",
     "from_minari",
     "load_dataset",
+    "load_demos",
     "save_dataset",
-    "sb3_expert",
     "to_minari",
+    "transitions_from_episodes",
     "window_indices",
 ]

@@ -14,28 +14,21 @@ The format in one picture (E episodes, N steps in total)::
 
 Episode ``i`` is the slice ``episode_ends[i-1] : episode_ends[i]`` (``0`` for the first one).
 
-Files are one ``.npz`` (no pickle) written atomically; loading validates shapes, format version,
-environment id and a sha256 of the contents, and fails with one :class:`DatasetError` that says
-what to do.
+The class validates everything on construction and hashes its contents (``content_hash``); files
+(``files.py``) are one ``.npz`` (no pickle) written atomically and checked against that hash on load.
+Recording is ``record.py``; rolling a policy out into a dataset is ``labkit.collect``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
-import zipfile
-import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-
-from labkit.data.errors import DatasetError
 
 FORMAT_VERSION = 1
 """Version of the on-disk layout. Bump it when a file written by new code cannot be read by old code."""
@@ -46,8 +39,17 @@ DERIVED_METADATA = ("obs_dim", "action_dim", "n_episodes", "version")
 _EPISODE_PREFIX = "episode__"  # npz key prefix of the per-episode fields
 _GENERIC_HINT = (
     "regenerate it with the command in data/README.md "
-    "(or labkit.data.collect_episodes + labkit.data.save_dataset)"
+    "(or labkit.collect + labkit.save)"
 )
+
+
+class DatasetError(ValueError):
+    """A dataset is missing, damaged, inconsistent or made for something else.
+
+    The message always says what is wrong and what to do about it (usually: the command that
+    regenerates the file). It subclasses ``ValueError`` so existing ``except ValueError`` code
+    keeps working.
+    """
 
 
 # --------------------------------------------------------------------------------------------------
@@ -99,6 +101,43 @@ def _normalise_episode_field(name: str, value: Any, n_episodes: int) -> np.ndarr
         f"episode field {name!r} has dtype {array.dtype}; use bool, int, float or str values "
         "(objects would need pickle, which labkit datasets never use)."
     )
+
+
+def _check_episode_ends(episode_ends: Any, n: int) -> np.ndarray:
+    """``episode_ends`` as int64, strictly increasing, positive, ending at the number of steps ``n``."""
+    ends = np.asarray(episode_ends)
+    if ends.ndim != 1 or (ends.size and ends.dtype.kind not in "iu"):
+        raise DatasetError(f"episode_ends must be a 1-D integer array; got {ends.dtype} {ends.shape}.")
+    ends = ends.astype(np.int64)
+    if ends.size and (ends[0] <= 0 or np.any(np.diff(ends) <= 0)):
+        raise DatasetError(
+            "episode_ends must be strictly increasing and positive (every episode has at least "
+            f"one step); got {ends[:10].tolist()}{' ...' if ends.size > 10 else ''}."
+        )
+    last = int(ends[-1]) if ends.size else 0
+    if last != n:
+        raise DatasetError(f"episode_ends must end at the number of steps N={n}; it ends at {last}.")
+    return ends
+
+
+def _check_metadata(metadata: Mapping[str, Any] | None, derived: dict[str, int]) -> dict[str, Any]:
+    """The metadata after a JSON round trip, with the required keys, agreeing with the arrays' sizes."""
+    meta = json.loads(_canonical_json(metadata or {}))  # a JSON round trip: what a file will hold
+    missing = [k for k in REQUIRED_METADATA if k not in meta]
+    if missing:
+        raise DatasetError(
+            f"metadata is missing {missing}; a dataset must say which env made it (env_id), "
+            "which policy (expert), the base seed (seed) and the command that regenerates it "
+            "(created_with)."
+        )
+    for key, value in derived.items():
+        if key in meta and meta[key] != value:
+            raise DatasetError(f"metadata says {key}={meta[key]} but the arrays give {value}.")
+    if "version" in meta and meta["version"] != FORMAT_VERSION:
+        raise DatasetError(
+            f"metadata says format version {meta['version']}; this labkit writes version {FORMAT_VERSION}."
+        )
+    return meta
 
 
 # --------------------------------------------------------------------------------------------------
@@ -158,40 +197,15 @@ class EpisodeDataset:
         if not (np.isfinite(obs).all() and np.isfinite(act).all()):
             raise DatasetError("observations or actions contain NaN or inf; the recording is broken.")
 
-        ends = np.asarray(episode_ends)
-        if ends.ndim != 1 or (ends.size and ends.dtype.kind not in "iu"):
-            raise DatasetError(f"episode_ends must be a 1-D integer array; got {ends.dtype} {ends.shape}.")
-        ends = ends.astype(np.int64)
-        if ends.size and (ends[0] <= 0 or np.any(np.diff(ends) <= 0)):
-            raise DatasetError(
-                "episode_ends must be strictly increasing and positive (every episode has at least "
-                f"one step); got {ends[:10].tolist()}{' ...' if ends.size > 10 else ''}."
-            )
-        last = int(ends[-1]) if ends.size else 0
-        if last != n:
-            raise DatasetError(f"episode_ends must end at the number of steps N={n}; it ends at {last}.")
+        ends = _check_episode_ends(episode_ends, n)
         n_episodes = int(ends.size)
 
         fields = {
             str(k): _normalise_episode_field(str(k), v, n_episodes) for k, v in (episode_fields or {}).items()
         }
 
-        meta = json.loads(_canonical_json(metadata or {}))  # a JSON round trip: what a file will hold
-        missing = [k for k in REQUIRED_METADATA if k not in meta]
-        if missing:
-            raise DatasetError(
-                f"metadata is missing {missing}; a dataset must say which env made it (env_id), "
-                "which policy (expert), the base seed (seed) and the command that regenerates it "
-                "(created_with)."
-            )
         derived = {"obs_dim": obs.shape[1], "action_dim": act.shape[1], "n_episodes": n_episodes}
-        for key, value in derived.items():
-            if key in meta and meta[key] != value:
-                raise DatasetError(f"metadata says {key}={meta[key]} but the arrays give {value}.")
-        if "version" in meta and meta["version"] != FORMAT_VERSION:
-            raise DatasetError(
-                f"metadata says format version {meta['version']}; this labkit writes version {FORMAT_VERSION}."
-            )
+        meta = _check_metadata(metadata, derived)
         meta.update(derived, version=FORMAT_VERSION)
 
         self._observations = _frozen(obs)
@@ -302,12 +316,12 @@ class EpisodeDataset:
             "mean_length": float(lengths.mean()) if len(self) else None,
             "mean_return": float(returns.mean()) if len(self) else None,
             "success_rate": None,
-            "route_counts": {},
         }
         if "success" in self._episode_fields and len(self):
             out["success_rate"] = float(self._episode_fields["success"].mean())
-        if "route" in self._episode_fields:
-            names, counts = np.unique(self._episode_fields["route"], return_counts=True)
+        routes = self._episode_fields.get("route")
+        if routes is not None and (routes != "none").any():  # only for tasks that have routes
+            names, counts = np.unique(routes, return_counts=True)
             out["route_counts"] = {str(k): int(c) for k, c in zip(names, counts)}
         return out
 
@@ -379,380 +393,3 @@ def concat_datasets(datasets: Sequence[EpisodeDataset]) -> EpisodeDataset:
         episode_fields={k: np.concatenate([d.episode_fields[k] for d in datasets]) for k in first.episode_fields},
         metadata=meta,
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# recording
-
-
-class EpisodeRecorder:
-    """Append steps, close episodes, then freeze everything into an :class:`EpisodeDataset`.
-
-    Example::
-
-        rec = EpisodeRecorder()
-        obs, info = env.reset(seed=0)
-        while True:
-            action = policy(obs)
-            next_obs, reward, terminated, truncated, info = env.step(action)
-            rec.add_step(obs, action, reward, terminated, truncated, info)
-            obs = next_obs
-            if terminated or truncated:
-                break
-        rec.end_episode({"success": info["is_success"]}, final_observation=obs)
-        ds = rec.to_dataset({"env_id": ..., "expert": ..., "seed": 0, "created_with": ...})
-    """
-
-    def __init__(self) -> None:
-        self._steps: dict[str, list] = {name: [] for name in STEP_ARRAYS}
-        self._episode_ends: list[int] = []
-        self._extras: list[dict[str, Any]] = []
-        self._current = 0  # steps in the open episode
-        self.last_info: dict[str, Any] = {}
-
-    @property
-    def n_episodes(self) -> int:
-        """Number of closed episodes."""
-        return len(self._episode_ends)
-
-    @property
-    def in_episode(self) -> bool:
-        """True when steps were added since the last :meth:`end_episode`."""
-        return self._current > 0
-
-    def add_step(
-        self,
-        obs: Any,
-        action: Any,
-        reward: float,
-        terminated: bool,
-        truncated: bool,
-        info: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Record one step; ``obs`` is the observation the action was chosen from (not the next one)."""
-        obs = np.asarray(obs, dtype=np.float32).reshape(-1)  # (obs_dim,)
-        action = np.asarray(action, dtype=np.float32).reshape(-1)  # (act_dim,)
-        if self._steps["observations"]:
-            for name, value in (("observations", obs), ("actions", action)):
-                expected = self._steps[name][0].shape
-                if value.shape != expected:
-                    raise ValueError(f"{name[:-1]} has shape {value.shape} but earlier steps had {expected}.")
-        self._steps["observations"].append(obs)
-        self._steps["actions"].append(action)
-        self._steps["rewards"].append(float(reward))
-        self._steps["terminations"].append(bool(terminated))
-        self._steps["truncations"].append(bool(truncated))
-        self.last_info = dict(info or {})
-        self._current += 1
-
-    def end_episode(self, extra: Mapping[str, Any] | None = None, final_observation: Any = None) -> None:
-        """Close the open episode.
-
-        :param extra: per-episode values (``success``, ``route`` ...); every episode needs the same keys.
-        :param final_observation: the observation after the last step (kept as the per-episode field
-            ``final_observation``; needed to export to Minari, which stores N+1 observations).
-        """
-        if self._current == 0:
-            raise ValueError("end_episode() called with no steps recorded since the last episode.")
-        extra = dict(extra or {})
-        if final_observation is not None:
-            extra["final_observation"] = np.asarray(final_observation, dtype=np.float32).reshape(-1)
-        if self._extras and set(extra) != set(self._extras[0]):
-            raise ValueError(
-                f"episode {self.n_episodes} has per-episode keys {sorted(extra)} but the first "
-                f"episode had {sorted(self._extras[0])}; every episode needs the same keys."
-            )
-        self._extras.append(extra)
-        self._episode_ends.append(len(self._steps["rewards"]))
-        self._current = 0
-
-    def discard_episode(self) -> None:
-        """Drop the steps of the open episode (e.g. after an exception mid-rollout)."""
-        keep = self._episode_ends[-1] if self._episode_ends else 0
-        for values in self._steps.values():
-            del values[keep:]
-        self._current = 0
-
-    def to_dataset(self, metadata: Mapping[str, Any]) -> EpisodeDataset:
-        """Freeze the closed episodes (an open episode is an error: end or discard it first)."""
-        if self.in_episode:
-            raise ValueError("an episode is still open; call end_episode() or discard_episode() first.")
-        if not self._episode_ends:
-            raise ValueError("no episodes recorded.")
-        fields = {k: np.stack([np.asarray(e[k]) for e in self._extras]) for k in self._extras[0]}
-        return EpisodeDataset(
-            observations=np.stack(self._steps["observations"]),
-            actions=np.stack(self._steps["actions"]),
-            rewards=np.asarray(self._steps["rewards"], dtype=np.float32),
-            terminations=np.asarray(self._steps["terminations"], dtype=bool),
-            truncations=np.asarray(self._steps["truncations"], dtype=bool),
-            episode_ends=np.asarray(self._episode_ends, dtype=np.int64),
-            episode_fields=fields,
-            metadata=metadata,
-        )
-
-
-EpisodeBuffer = EpisodeRecorder
-"""Alias: the same class under the name used in the design notes."""
-
-
-# --------------------------------------------------------------------------------------------------
-# rolling out a policy
-
-
-class SB3Expert:
-    """A trained Stable-Baselines3 model seen as a ``policy_fn(obs, rng) -> action``.
-
-    :param model: any SB3 algorithm (PPO, SAC, TD3 ...) or anything with ``predict(obs, deterministic)``.
-    :param deterministic: take the mean/greedy action. With ``False`` SB3 samples with torch's global
-        RNG (not ``rng``), so seed torch for repeatable data.
-
-    If the model was trained behind ``VecNormalize``, normalise observations before calling it.
-    """
-
-    def __init__(self, model: Any, deterministic: bool = True) -> None:
-        self.model = model
-        self.deterministic = deterministic
-
-    def __call__(self, obs: Any, rng: np.random.Generator | None = None) -> np.ndarray:
-        action, _state = self.model.predict(obs, deterministic=self.deterministic)
-        return action
-
-    @property
-    def name(self) -> str:
-        return f"sb3:{type(self.model).__name__}" + ("" if self.deterministic else ":stochastic")
-
-    def __repr__(self) -> str:
-        return f"SB3Expert({type(self.model).__name__}, deterministic={self.deterministic})"
-
-
-def sb3_expert(model: Any, deterministic: bool = True) -> SB3Expert:
-    """Wrap an SB3 model as an expert policy for :func:`collect_episodes` (works for any gymnasium task)."""
-    return SB3Expert(model, deterministic=deterministic)
-
-
-_INFO_DEFAULTS = {"is_success": False, "route": "none"}
-_INFO_FIELD_NAMES = {"is_success": "success"}
-
-
-def collect_episodes(
-    env: Any,
-    policy_fn: Callable[[np.ndarray, np.random.Generator], Any],
-    n_episodes: int,
-    seed: int,
-    expert_name: str,
-    env_id: str | None = None,
-    created_with: str = "",
-    progress: bool = True,
-    info_keys: Iterable[str] = ("is_success", "route"),
-    max_steps: int | None = None,
-    extra_metadata: Mapping[str, Any] | None = None,
-) -> EpisodeDataset:
-    """Roll out ``policy_fn`` for ``n_episodes`` episodes and return them as a dataset.
-
-    Episode ``i`` starts with ``env.reset(seed=seed + i)`` and gets its own
-    ``rng = np.random.default_rng(seed + i)``; if ``policy_fn`` has a ``reset(rng)`` method it is
-    called first (stateful experts, action chunking ...). So episode ``i`` can be replayed alone.
-
-    :param env: a gymnasium env (1.x API) with a flat Box-like observation.
-    :param policy_fn: ``policy_fn(obs, rng) -> action``, or an object with ``reset(rng)`` and
-        ``__call__(obs, rng)``; see :func:`sb3_expert` for SB3 models.
-    :param n_episodes: number of episodes to record.
-    :param seed: base seed; stored in the metadata.
-    :param expert_name: who acted (stored as ``metadata["expert"]``).
-    :param env_id: stored as ``metadata["env_id"]``; defaults to ``env.spec.id``.
-    :param created_with: the command that regenerates this dataset (shown in error messages).
-    :param progress: show a ``tqdm.auto`` bar with the running success rate.
-    :param info_keys: info entries read from the LAST step of each episode and stored per episode;
-        ``is_success`` becomes the field ``success`` (default False), ``route`` defaults to ``"none"``,
-        other keys must be present.
-    :param max_steps: cut episodes after this many steps (marked truncated); None trusts the env's
-        own time limit.
-    :param extra_metadata: free-form entries added to the metadata.
-    """
-    from tqdm.auto import tqdm
-
-    if n_episodes < 1:
-        raise ValueError(f"n_episodes must be >= 1. Got {n_episodes}.")
-    if env_id is None:
-        spec = getattr(env, "spec", None)
-        if spec is None:
-            raise ValueError("env has no spec; pass env_id='...' to name the environment.")
-        env_id = spec.id
-    info_keys = tuple(info_keys)
-    recorder = EpisodeRecorder()
-    n_success = 0
-    bar = tqdm(range(n_episodes), desc=f"collecting {env_id}", disable=not progress, leave=False)
-    for i in bar:
-        episode_seed = int(seed) + i
-        rng = np.random.default_rng(episode_seed)
-        if hasattr(policy_fn, "reset"):
-            policy_fn.reset(rng)
-        obs, info = env.reset(seed=episode_seed)
-        if isinstance(obs, dict):
-            raise TypeError("dict observations are not supported; wrap the env in FlattenObservation.")
-        t = 0
-        while True:
-            action = policy_fn(obs, rng)
-            next_obs, reward, terminated, truncated, info = env.step(action)
-            t += 1
-            cut = max_steps is not None and t >= max_steps
-            recorder.add_step(obs, action, reward, terminated, truncated or cut, info)
-            obs = next_obs
-            if terminated or truncated or cut:
-                break
-        extra: dict[str, Any] = {"reset_seed": episode_seed}
-        for key in info_keys:
-            field = _INFO_FIELD_NAMES.get(key, key)
-            if key in info:
-                extra[field] = info[key]
-            elif key in _INFO_DEFAULTS:
-                extra[field] = _INFO_DEFAULTS[key]
-            else:
-                raise KeyError(f"info key {key!r} missing at the end of episode {i}; got keys {sorted(info)}.")
-        if "success" in extra:
-            extra["success"] = bool(extra["success"])
-            n_success += extra["success"]
-            bar.set_postfix(success=f"{n_success / (i + 1):.0%}")
-        recorder.end_episode(extra, final_observation=obs)
-    bar.close()
-    metadata = {
-        **dict(extra_metadata or {}),
-        "env_id": env_id,
-        "expert": expert_name,
-        "seed": int(seed),
-        "created_with": created_with,
-    }
-    return recorder.to_dataset(metadata)
-
-
-# --------------------------------------------------------------------------------------------------
-# files
-
-
-def save_dataset(ds: EpisodeDataset, path: str | os.PathLike) -> Path:
-    """Write ``ds`` to one compressed ``.npz`` file, atomically.
-
-    The data goes to a temporary file in the same directory, is flushed to disk (fsync), then
-    renamed over ``path`` with ``os.replace``: a crash leaves either the old file or the new one,
-    never half a file. Metadata is stored as a JSON string, plus the content hash.
-    """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"directory {path.parent} does not exist; create it first.")
-    payload = dict(ds._arrays())
-    payload["metadata"] = np.array(_canonical_json(ds.metadata))  # 0-d unicode array, no pickle
-    payload["content_hash"] = np.array(ds.content_hash)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600 files; datasets are meant to be shared
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable (not possible on every OS)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return path
-
-
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError)
-
-
-def _read_metadata_only(path: Path) -> dict[str, Any] | None:
-    """Best effort: the metadata of a damaged file, to tell the user how to regenerate it."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return json.loads(str(z["metadata"][()]))
-    except Exception:  # noqa: BLE001 - any failure just means "no hint available"
-        return None
-
-
-def load_dataset(
-    path: str | os.PathLike,
-    expected_env_id: str | None = None,
-    expected_version: int | None = None,
-) -> EpisodeDataset:
-    """Read and validate a dataset written by :func:`save_dataset`.
-
-    :param path: the ``.npz`` file.
-    :param expected_env_id: refuse a dataset recorded in another environment.
-    :param expected_version: refuse a file whose format version differs from this one.
-    :raises FileNotFoundError: no file at ``path``.
-    :raises DatasetError: truncated/damaged file, unknown format version, wrong env, inconsistent
-        arrays or a content hash that does not match (the file was modified after saving).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no dataset at {path} (cwd: {Path.cwd()}); check the path or {_GENERIC_HINT}.")
-
-    def fail(problem: str, metadata: Mapping[str, Any] | None) -> DatasetError:
-        command = (metadata or {}).get("created_with")
-        hint = f"regenerate it with: {command}" if command else _GENERIC_HINT
-        return DatasetError(f"{path}: {problem}; {hint}")
-
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ValueError("a single .npy array, not an .npz archive")
-            contents = {name: z[name] for name in z.files}
-    except _READ_ERRORS as exc:
-        raise fail(
-            f"file is truncated or not a labkit dataset ({type(exc).__name__}: {exc})", _read_metadata_only(path)
-        ) from exc
-
-    if "metadata" not in contents or "content_hash" not in contents:
-        raise fail("not a labkit dataset (no 'metadata' / 'content_hash' entries)", None)
-    try:
-        metadata = json.loads(str(contents.pop("metadata")[()]))
-        if not isinstance(metadata, dict):
-            raise ValueError("metadata is not a JSON object")
-    except ValueError as exc:
-        raise fail(f"metadata is not valid JSON ({exc})", None) from exc
-    stored_hash = str(contents.pop("content_hash")[()])
-
-    version = metadata.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise fail(f"format version {version!r} is not a positive integer", metadata)
-    if version > FORMAT_VERSION:
-        raise DatasetError(
-            f"{path}: dataset format version {version} is newer than this labkit ({FORMAT_VERSION}); "
-            f"upgrade labkit, or regenerate it with: {metadata.get('created_with') or _GENERIC_HINT}"
-        )
-    if expected_version is not None and version != expected_version:
-        raise fail(f"format version is {version} but version {expected_version} was asked for", metadata)
-    if expected_env_id is not None and metadata.get("env_id") != expected_env_id:
-        raise DatasetError(
-            f"{path}: dataset was made for env {metadata.get('env_id')!r} but you asked for "
-            f"{expected_env_id!r}; load the dataset of that env or collect one with "
-            "labkit.data.collect_episodes."
-        )
-
-    missing = [name for name in (*STEP_ARRAYS, "episode_ends") if name not in contents]
-    if missing:
-        raise fail(f"arrays {missing} are missing", metadata)
-    fields = {k[len(_EPISODE_PREFIX) :]: v for k, v in contents.items() if k.startswith(_EPISODE_PREFIX)}
-    try:
-        ds = EpisodeDataset(
-            *(contents[name] for name in STEP_ARRAYS),
-            episode_ends=contents["episode_ends"],
-            episode_fields=fields,
-            metadata=metadata,
-        )
-    except DatasetError as exc:
-        raise fail(f"inconsistent contents: {exc}", metadata) from exc
-    if ds.content_hash != stored_hash:
-        raise fail(
-            f"hash mismatch: file was modified after it was saved (stored sha256 {stored_hash[:12]}..., "
-            f"contents give {ds.content_hash[:12]}...)",
-            metadata,
-        )
-    return ds

@@ -1,41 +1,18 @@
-"""Pure-torch diffusion for action chunks: schedulers, denoisers, policies, normaliser, EMA.
+"""Diffusion in diffusers' vocabulary: DDPM/DDIM schedulers, and the denoising chain as Gaussian steps.
 
-Typical use::
+    from labkit.diffusion import DDIMScheduler
+    sched = DDIMScheduler(num_train_timesteps=100); sched.set_timesteps(10)
+    x = sched.step(model_output, t, x).prev_sample
 
-    from labkit.diffusion import DiffusionPolicy, DiffusionPolicyConfig
-    policy = DiffusionPolicy(DiffusionPolicyConfig(obs_dim=4, action_dim=2))
-    policy.fit_normalizers(obs, actions)           # raw (N, 4), (N, 2)
-    loss = policy.compute_loss({"obs": o, "actions": a})   # (B, 2, 4), (B, 8, 2)
-    chunk = policy.predict_action(o, generator=torch.Generator().manual_seed(0))  # (B, 4, 2)
+- ``scheduler.py``: ``add_noise``, ``set_timesteps``, ``step(...)`` returning ``prev_sample`` plus the
+  step's Gaussian ``mean`` and ``std`` (what DPPO needs);
+- ``chain.py``: run the chain with or without gradients, and the per-step log-probabilities.
+
+The networks are in ``labkit.models``; the policies built from them in ``labkit.policies``.
 """
 
-from labkit.diffusion.denoisers import MLPDenoiser, SinusoidalEmbedding, UNet1DDenoiser
-from labkit.diffusion.ema import EMA
-from labkit.diffusion.gaussian import GaussianBCConfig, GaussianBCPolicy
-from labkit.diffusion.normalizer import Normalizer
-from labkit.diffusion.policy import ChunkConfig, ChunkPolicy, DiffusionPolicy, DiffusionPolicyConfig
-from labkit.diffusion.scheduler import DDIMScheduler, DDPMScheduler, SchedulerOutput
+from labkit.diffusion.chain import denoise, gaussian_log_prob, step_log_probs
+from labkit.diffusion.scheduler import DDIMScheduler, DDPMScheduler, SchedulerOutput, make_betas
 
-POLICY_CLASSES: dict[str, type[ChunkPolicy]] = {
-    DiffusionPolicy.kind: DiffusionPolicy,
-    GaussianBCPolicy.kind: GaussianBCPolicy,
-}
-"""Policy classes by ``kind`` (the name stored in checkpoints)."""
-
-__all__ = [
-    "DDPMScheduler",
-    "DDIMScheduler",
-    "SchedulerOutput",
-    "MLPDenoiser",
-    "UNet1DDenoiser",
-    "SinusoidalEmbedding",
-    "Normalizer",
-    "EMA",
-    "ChunkConfig",
-    "ChunkPolicy",
-    "DiffusionPolicyConfig",
-    "DiffusionPolicy",
-    "GaussianBCConfig",
-    "GaussianBCPolicy",
-    "POLICY_CLASSES",
-]
+__all__ = ["DDIMScheduler", "DDPMScheduler", "SchedulerOutput", "denoise", "gaussian_log_prob", "make_betas",
+           "step_log_probs"]

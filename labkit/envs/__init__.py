@@ -1,66 +1,45 @@
-"""labkit's MuJoCo tasks, registered with gymnasium under the ``labkit/`` namespace.
+"""labkit's MuJoCo tasks, registered with gymnasium under the ``labkit/`` namespace, and their experts.
 
->>> import labkit.envs
->>> env = labkit.envs.make("labkit/TwoRoutes-v0", seed=0, render_mode="rgb_array")
+>>> import labkit as lk
+>>> env = lk.make("labkit/TwoRoutes-v0", seed=0, render_mode="rgb_array")
 
-``make`` is ``gymnasium.make`` plus a clear error for unknown ids and seeding on the first reset.
+- ``registry.py``: the ids, ``register_all`` and ``make`` (gymnasium.make + a clear error for unknown ids);
+- ``two_routes.py``, ``push_block.py`` (+ ``assets/``): the tasks;
+- ``experts.py``: scripted experts, the SB3 adapter, the average of experts;
+- ``wrappers.py``: executing a chunk as one step; recording frames.
 """
 
-from __future__ import annotations
+import importlib
 
-import difflib
+from labkit.envs.experts import AverageOfExperts, PushBlockExpert, SB3Expert, StraightUpPolicy, TwoRoutesExpert
+from labkit.envs.registry import LABKIT_ENVS, UnknownEnvError, make, register_all
+from labkit.envs.wrappers import ActionChunkWrapper, FrameRecorder
 
-import gymnasium as gym
-
-import labkit.render  # noqa: F401  (chooses MUJOCO_GL before mujoco is imported)
-
-__all__ = ["LABKIT_ENVS", "UnknownEnvError", "make", "register_all"]
-
-#: id -> (entry point, max_episode_steps, default kwargs)
-LABKIT_ENVS: dict[str, tuple[str, int, dict]] = {
-    "labkit/TwoRoutes-v0": ("labkit.envs.two_routes:TwoRoutesEnv", 100, {}),
-    # The same task with the obstacle moved right: the route on the left is now shorter.
-    "labkit/TwoRoutesShifted-v0": ("labkit.envs.two_routes:TwoRoutesEnv", 100, {"obstacle": (0.12, 0.0)}),
-    # The right route closed by a barrier the observation does not show; reward 1 on success only.
-    "labkit/TwoRoutesBlocked-v0": ("labkit.envs.two_routes:TwoRoutesEnv", 100, {"blocked": "right", "reward": "sparse"}),
-    # Contact-rich pushing: a disk pushes a square block into a target pose (position and angle).
-    "labkit/PushBlock-v0": ("labkit.envs.push_block:PushBlockEnv", 200, {}),
-}
+# The task classes import mujoco, which fails at import with a broken rendering backend: load them on first
+# use, so that `import labkit` and `python -m labkit doctor` still work there and name the fix.
+_TASKS = {"PushBlockEnv": "labkit.envs.push_block", "TwoRoutesEnv": "labkit.envs.two_routes"}
 
 
-class UnknownEnvError(ValueError):
-    """An environment id that neither labkit nor gymnasium knows."""
+def __getattr__(name: str):
+    if name in _TASKS:
+        return getattr(importlib.import_module(_TASKS[name]), name)
+    raise AttributeError(f"module 'labkit.envs' has no attribute {name!r}")
 
 
-def register_all() -> None:
-    """Register every labkit task with gymnasium (idempotent)."""
-    for env_id, (entry, steps, kwargs) in LABKIT_ENVS.items():
-        if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry, max_episode_steps=steps, kwargs=dict(kwargs))
-
-
-def make(env_id: str, *, seed: int | None = None, **kwargs) -> gym.Env:
-    """Make a gymnasium env by id; labkit ids and any registered gymnasium id work.
-
-    :param env_id: e.g. ``"labkit/TwoRoutes-v0"`` or ``"InvertedPendulum-v5"``.
-    :param seed: if given, the env is reset once with this seed (and its action space seeded),
-        so that the next ``reset()`` continues a reproducible stream.
-    :param kwargs: passed to ``gymnasium.make`` (``render_mode``, task options ...).
-    :raises UnknownEnvError: the id is unknown; the message lists labkit's ids and close matches.
-    """
-    register_all()
-    if env_id not in gym.registry:
-        close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise UnknownEnvError(
-            f"Unknown environment id {env_id!r}.{hint} labkit's tasks are: {', '.join(LABKIT_ENVS)}; "
-            "gymnasium's MuJoCo tasks such as 'InvertedPendulum-v5' or 'Reacher-v5' work too."
-        )
-    env = gym.make(env_id, **kwargs)
-    if seed is not None:
-        env.reset(seed=seed)
-        env.action_space.seed(seed)
-    return env
-
+__all__ = [
+    "LABKIT_ENVS",
+    "ActionChunkWrapper",
+    "AverageOfExperts",
+    "FrameRecorder",
+    "PushBlockEnv",
+    "PushBlockExpert",
+    "SB3Expert",
+    "StraightUpPolicy",
+    "TwoRoutesEnv",
+    "TwoRoutesExpert",
+    "UnknownEnvError",
+    "make",
+    "register_all",
+]
 
 register_all()

@@ -10,17 +10,32 @@ looks towards the target, pushes off-centre to turn the block while it slides, a
 the contact is lost. It misjudges the target a little in every episode (like a person eyeballing
 it), so it is deliberately *imperfect*: about 75% success with the default settings.
 
+``StraightUpPolicy`` drives like ``TwoRoutesExpert`` to the split point and then straight up into the
+cup: the failing third of notebook 08's mixed-quality data. ``AverageOfExperts`` acts with the mean
+of several experts' actions (what a regression to the mean would do); ``SB3Expert`` makes any trained
+SB3 model an expert.
+
 An expert is a callable ``expert(obs, rng) -> action`` with a ``reset(rng)`` method that starts a
-new episode (``labkit.data.collect_episodes`` calls both).
+new episode (``labkit.collect`` and ``labkit.evaluate`` call both).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-__all__ = ["PushBlockExpert", "TwoRoutesExpert"]
+__all__ = ["AverageOfExperts", "PushBlockExpert", "SB3Expert", "StraightUpPolicy", "TwoRoutesExpert"]
+
+
+def _cap_and_jitter(action: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """Cap the speed at 1 keeping the direction, add Gaussian noise (std ``noise``), clip to [-1, 1]."""
+    norm = np.linalg.norm(action)
+    if norm > 1.0:
+        action = action / norm
+    action = action + rng.normal(0.0, noise, size=action.shape)
+    return np.clip(action, -1.0, 1.0).astype(np.float32)
 
 
 @dataclass
@@ -84,11 +99,7 @@ class TwoRoutesExpert:
             self._phase = 3
         target = (split, aside, beside, goal)[self._phase]
         action = self.gain * (target - pos)
-        norm = np.linalg.norm(action)
-        if norm > 1.0:  # keep the direction, cap the speed
-            action = action / norm
-        action = action + rng.normal(0.0, self.noise, size=2)
-        return np.clip(action, -1.0, 1.0).astype(np.float32)
+        return _cap_and_jitter(action, self.noise, rng)
 
 
 @dataclass
@@ -180,8 +191,92 @@ class PushBlockExpert:
                 sign = np.sign(across) if abs(across) > 1e-3 else 1.0
                 waypoint = block + sign * side * (1.5 * self.half_size + self.pusher_radius + 0.02) - push * (touch + 0.02)
             action = self.gain * (waypoint - pusher)
-        norm = np.linalg.norm(action)
-        if norm > 1.0:  # keep the direction, cap the speed
-            action = action / norm
-        action = action + rng.normal(0.0, self.noise, size=2)
-        return np.clip(action, -1.0, 1.0).astype(np.float32)
+        return _cap_and_jitter(action, self.noise, rng)
+
+
+@dataclass
+class StraightUpPolicy:
+    """Drive exactly like the expert to its split point, then keep going up into the cup's pocket.
+
+    A proportional controller like ``TwoRoutesExpert``'s (same gain, speed capped at 1) with two
+    waypoints: the expert's split point ``obstacle - (0, 0.2)`` (so up to there the failing episodes
+    are indistinguishable from the expert's: same positions, same speeds), then
+    ``obstacle + (0, 0.02)``, inside the cup. At the split the data therefore holds three actions for
+    the same state - left, right and up - and only the rewards say which one is wrong. It reads the
+    observation, so it works on shifted variants too.
+
+    :param noise: standard deviation of Gaussian noise added to every action.
+    :param gain: proportional gain from position error (m) to action.
+    :param split_depth: how far below the obstacle's reference point the split point lies (m).
+    """
+
+    noise: float = 0.1
+    gain: float = 10.0
+    split_depth: float = 0.2
+    _phase: int = field(default=0, init=False, repr=False)
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Start an episode heading for the split point."""
+        self._phase = 0
+
+    def __call__(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        obs = np.asarray(obs, dtype=np.float64)
+        pos, to_obst = obs[:2], obs[6:8]
+        split = pos + to_obst - np.array([0.0, self.split_depth])
+        if self._phase == 0 and pos[1] > split[1] - 0.02:  # the expert's switching rule
+            self._phase = 1
+        to_target = (split - pos) if self._phase == 0 else to_obst + np.array([0.0, 0.02])
+        action = self.gain * to_target
+        return _cap_and_jitter(action, self.noise, rng)
+
+
+class AverageOfExperts:
+    """Act with the average of several experts' actions: the "mean of the modes".
+
+    ``AverageOfExperts(TwoRoutesExpert(route="left"), TwoRoutesExpert(route="right"))`` is what a
+    regression to the mean would do with perfect data: each expert alone succeeds, their average
+    stops where they disagree. Same callable protocol as the experts (``reset(rng)``, ``__call__``).
+    """
+
+    def __init__(self, *experts):
+        if len(experts) < 2:
+            raise ValueError(f"need at least two experts to average. Got {len(experts)}.")
+        self.experts = experts
+
+    def reset(self, rng: np.random.Generator) -> None:
+        for expert in self.experts:
+            expert.reset(rng)
+
+    def __call__(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return np.mean([expert(obs, rng) for expert in self.experts], axis=0).astype(np.float32)
+
+
+class SB3Expert:
+    """A trained Stable-Baselines3 model seen as an expert ``expert(obs, rng) -> action``.
+
+    :param model: any SB3 algorithm (PPO, SAC, TD3 ...) or anything with ``predict(obs, deterministic)``.
+    :param deterministic: take the mean/greedy action. With ``False`` SB3 samples with torch's global
+        RNG (not ``rng``), so seed torch for repeatable data.
+
+    If the model was trained behind ``VecNormalize``, normalise observations before calling it.
+    """
+
+    def __init__(self, model: Any, deterministic: bool = True) -> None:
+        if not hasattr(model, "predict"):
+            raise TypeError(f"SB3Expert needs an SB3 model (with predict()). Got {type(model).__name__}.")
+        self.model = model
+        self.deterministic = deterministic
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """SB3 models keep no per-episode state (recurrent policies are not supported here)."""
+
+    def __call__(self, obs: Any, rng: np.random.Generator | None = None) -> np.ndarray:
+        action, _state = self.model.predict(obs, deterministic=self.deterministic)
+        return action
+
+    @property
+    def name(self) -> str:
+        return f"sb3:{type(self.model).__name__}" + ("" if self.deterministic else ":stochastic")
+
+    def __repr__(self) -> str:
+        return f"SB3Expert({type(self.model).__name__}, deterministic={self.deterministic})"

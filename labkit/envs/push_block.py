@@ -21,7 +21,8 @@ block's centre moves it straight; pushing off-centre also turns it. The contact-
 The square looks the same every quarter turn, so orientation is compared modulo ``pi / 2``:
 ``angle_error`` lies in ``[-pi/4, pi/4]``.
 
-- action ``(2,)`` in [-1, 1]: desired pusher velocity, scaled by ``max_speed`` (0.3 m/s);
+- action ``(2,)`` in [-1, 1]: desired pusher velocity, scaled by ``max_speed`` (0.3 m/s); values outside
+  [-1, 1] are clipped (motor limits), NaN or inf raise a ``ValueError``;
 - observation ``(13,)`` float32::
 
       [0:2]   pusher x, y                    [2:4]   pusher vx, vy
@@ -53,6 +54,8 @@ from pathlib import Path
 import numpy as np
 from gymnasium import spaces
 from gymnasium.envs.mujoco import MujocoEnv
+
+from labkit.envs.actions import validate_action
 
 ASSET = Path(__file__).parent / "assets" / "push_block.xml"
 
@@ -183,10 +186,7 @@ class PushBlockEnv(MujocoEnv):
         return self._get_obs()
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float64)
-        if action.shape != (2,):
-            raise ValueError(f"PushBlock expects an action of shape (2,). Got {action.shape}.")
-        ctrl = np.clip(action, -1.0, 1.0) * self.max_speed
+        ctrl = validate_action(action, "PushBlock") * self.max_speed
         self.do_simulation(ctrl, self.frame_skip)
         info = self._info()
         pos_err, ang_err = info["position_error"], info["angle_error"]

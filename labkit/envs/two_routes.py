@@ -16,7 +16,8 @@ into the cup's pocket, a trap; going round it on the left or on the right is equ
 both routes are therefore *bimodal*: a Gaussian policy fitted to them predicts the average action
 (straight up, into the obstacle), a diffusion policy keeps both modes.
 
-- action ``(2,)`` in [-1, 1]: desired velocity, scaled by ``max_speed`` (0.5 m/s);
+- action ``(2,)`` in [-1, 1]: desired velocity, scaled by ``max_speed`` (0.5 m/s); values outside [-1, 1]
+  are clipped (motor limits), NaN or inf raise a ``ValueError``;
 - observation ``(8,)`` float32: ``[x, y, vx, vy, goal_x - x, goal_y - y, obst_x - x, obst_y - y]``;
 - reward: ``10 * (L_prev - L) - 0.01`` per step plus ``5`` on success, where ``L`` is the length of the
   shortest way round the cup to the goal (:meth:`TwoRoutesEnv.path_length`): progress on either route
@@ -45,6 +46,8 @@ from pathlib import Path
 import numpy as np
 from gymnasium import spaces
 from gymnasium.envs.mujoco import MujocoEnv
+
+from labkit.envs.actions import validate_action
 
 ASSET = Path(__file__).parent / "assets" / "two_routes.xml"
 
@@ -185,10 +188,7 @@ class TwoRoutesEnv(MujocoEnv):
         return self._get_obs()
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float64)
-        if action.shape != (2,):
-            raise ValueError(f"TwoRoutes expects an action of shape (2,). Got {action.shape}.")
-        ctrl = np.clip(action, -1.0, 1.0) * self.max_speed
+        ctrl = validate_action(action, "TwoRoutes") * self.max_speed
         self.do_simulation(ctrl, self.frame_skip)
         self._update_route()
         dist = self._distance()

@@ -1,106 +1,38 @@
-"""RL for generative policies (the review's B1/B2): offline RL with diffusion policies and DPPO.
+"""B2, RL fine-tuning of generative policies: policy-agnostic (notebook 07) and policy-specific (notebook 10).
 
-Offline, from a mixed-quality dataset (``labkit.datasets.load_demos("two_routes_mixed")``)::
+Policy-agnostic: the prior stays frozen and a stock SB3 agent learns around it::
 
-    from labkit.finetune import IQLCritic, train_iql, IDQLPolicy, train_diffusion_ql
-    critic = IQLCritic(obs_dim, action_dim); train_iql(critic, episodes)
-    idql = IDQLPolicy(behaviour_diffusion_policy, critic, n_samples=32)   # works with evaluate()
-    q, log = train_diffusion_ql(diffusion_policy, episodes)                 # trains the policy itself
+    venv = make_residual_env("labkit/TwoRoutes-v0", prior, n_envs=4, scale=0.3)   # residual RL
+    venv = make_noise_space_env("labkit/TwoRoutes-v0", prior, n_envs=4)           # DSRL
+    PPO("MlpPolicy", venv).learn(20_000)
+    SampleSelectSAC("MlpPolicy", env, prior=prior).learn(5_000)                     # sample-and-select
 
-Online, fine-tuning a pre-trained policy with PPO through its denoising chain (DPPO)::
+Policy-specific (DPPO: PPO through the denoising chain)::
 
-    from labkit.finetune import DiffusionPPOActor, PPOConfig, finetune_ppo
     actor = DiffusionPPOActor(policy, num_inference_steps=10, ft_denoising_steps=10, min_std=0.1)
-    result = finetune_ppo(actor, "labkit/TwoRoutesShifted-v0", PPOConfig(max_seconds=600))
-    evaluate(actor, "labkit/TwoRoutesShifted-v0", 100)   # result.history -> learning curve
+    log = finetune_ppo(actor, "labkit/TwoRoutesShifted-v0", PPOConfig(max_seconds=600))
 """
 
-from labkit.finetune.chain import ddpm_scheduler, denoise, gaussian_log_prob, step_log_probs
-from labkit.finetune.dppo import (
-    ActionChunkWrapper,
-    DiffusionPPOActor,
-    GaussianPPOActor,
-    PPOConfig,
-    PPOResult,
-    compute_gae,
-    finetune_ppo,
-    make_chunk_vec_env,
-    ppo_clip_loss,
-)
-from labkit.finetune.suite import (
-    DPPO_ACTOR,
-    DPPO_HORIZONS,
-    IQL_CONFIG,
-    OFFLINE_HORIZONS,
-    OfflineSuite,
-    dppo_config,
-    pretrain_diffusion,
-    pretrain_gaussian,
-    normalized_return,
-    quality_returns,
-    split_observations,
-    train_offline_suite,
-)
-from labkit.finetune.mixed import QUALITIES, StraightUpPolicy, collect_mixed_dataset
-from labkit.finetune.offline import (
-    DiffusionQLConfig,
-    IDQLPolicy,
-    IQLConfig,
-    IQLCritic,
-    OfflineLog,
-    Transitions,
-    TwinQ,
-    ValueNet,
-    expectile_loss,
-    train_diffusion_ql,
-    train_iql,
-    transitions_from_episodes,
-)
+from labkit.finetune.dppo import DiffusionPPOActor, GaussianPPOActor
+from labkit.finetune.dsrl import NoiseSpaceVecEnv, make_noise_space_env
+from labkit.finetune.ppo import PPOConfig, compute_gae, finetune_ppo, make_chunk_vec_env, ppo_clip_loss
+from labkit.finetune.prior import env_id_of, prior_runner
+from labkit.finetune.residual import ResidualVecEnv, make_residual_env
+from labkit.finetune.sample_select import SampleSelectSAC
 
 __all__ = [
-    # the denoising chain
-    "denoise",
-    "step_log_probs",
-    "gaussian_log_prob",
-    "ddpm_scheduler",
-    # offline RL
-    "Transitions",
-    "transitions_from_episodes",
-    "expectile_loss",
-    "TwinQ",
-    "ValueNet",
-    "IQLConfig",
-    "IQLCritic",
-    "train_iql",
-    "IDQLPolicy",
-    "DiffusionQLConfig",
-    "train_diffusion_ql",
-    "OfflineLog",
-    # DPPO / PPO
-    "ActionChunkWrapper",
-    "make_chunk_vec_env",
     "DiffusionPPOActor",
     "GaussianPPOActor",
+    "NoiseSpaceVecEnv",
     "PPOConfig",
-    "PPOResult",
-    "ppo_clip_loss",
+    "ResidualVecEnv",
+    "SampleSelectSAC",
     "compute_gae",
+    "env_id_of",
     "finetune_ppo",
-    # ready-made runs (notebooks 08 and 10, the benchmark)
-    "OFFLINE_HORIZONS",
-    "IQL_CONFIG",
-    "OfflineSuite",
-    "train_offline_suite",
-    "split_observations",
-    "quality_returns",
-    "normalized_return",
-    "DPPO_HORIZONS",
-    "DPPO_ACTOR",
-    "pretrain_diffusion",
-    "pretrain_gaussian",
-    "dppo_config",
-    # data
-    "QUALITIES",
-    "StraightUpPolicy",
-    "collect_mixed_dataset",
+    "make_chunk_vec_env",
+    "make_noise_space_env",
+    "make_residual_env",
+    "ppo_clip_loss",
+    "prior_runner",
 ]

@@ -1,14 +1,39 @@
-"""Plotly figure builders, inline videos and notebook widgets.
+"""Plotly figure builders, inline videos, one palette.
 
 Every builder returns a ``plotly.graph_objects.Figure`` and never calls ``.show()``: the notebook
-decides. Videos are encoded to small H.264 MP4s and embedded inline.
+decides. A method keeps its colour everywhere (``palette.color_of``). Videos are small H.264 MP4s
+embedded inline.
+
+- ``curves``: learning curves with a band over seeds;
+- ``trajectories_figure``, ``route_bar``, ``crossing_histogram``: paths and routes in TwoRoutes' plane;
+- ``action_value_figure``, ``action_cloud_figure``: actions on a critic's landscape, action clouds;
+- ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
+  noise, failure distances; ``show_video(s)``: inline videos.
 """
 
-from labkit.viz.figures import learning_curves, route_bar, trajectories_figure
-from labkit.viz.values import (action_cloud_figure, action_value_figure, crossing_histogram, crossing_x,
-                               sample_first_actions, success_band_figure)
-from labkit.viz.video import show_video, show_videos
+from labkit.viz.actions import action_cloud_figure, action_value_figure
+from labkit.viz.curves import curves
+from labkit.viz.denoising import chunks_to_paths, denoising_explorer
+from labkit.viz.finetune import final_error_figure, residual_magnitude_figure, steered_noise_figure
+from labkit.viz.palette import color_of
+from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
+from labkit.viz.video import encode_mp4, show_video, show_videos
 
-__all__ = ["learning_curves", "trajectories_figure", "route_bar", "show_video", "show_videos",
-           "action_value_figure", "sample_first_actions", "success_band_figure", "action_cloud_figure",
-           "crossing_x", "crossing_histogram"]
+__all__ = [
+    "action_cloud_figure",
+    "action_value_figure",
+    "chunks_to_paths",
+    "color_of",
+    "crossing_histogram",
+    "curves",
+    "denoising_explorer",
+    "encode_mp4",
+    "final_error_figure",
+    "residual_magnitude_figure",
+    "route_bar",
+    "show_video",
+    "show_videos",
+    "steered_noise_figure",
+    "trajectories_figure",
+    "two_routes_shapes",
+]

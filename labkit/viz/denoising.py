@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from labkit.viz.figures import _two_routes_shapes
+from labkit.viz.trajectories import two_routes_shapes
 
 __all__ = ["chunks_to_paths", "denoising_explorer"]
 
@@ -70,7 +70,7 @@ def denoising_explorer(chain: np.ndarray, start_xy: np.ndarray, *, unnormalize=N
                     frames=frames)
     fig.update_traces(showlegend=False)
     if scene == "two_routes":
-        fig.update_layout(shapes=_two_routes_shapes())
+        fig.update_layout(shapes=two_routes_shapes())
     x0, y0 = float(start_xy[0]), float(start_xy[1])
     fig.update_layout(
         title=title, template="plotly_white", height=480, width=520,

@@ -6,7 +6,7 @@ is needed). 240 x 240 frames at 20 fps encode in well under a second per episode
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -1,0 +1,12 @@
+"""One module per notebook: its tasks, presets and ready-made runs, shared with its benchmark; and the
+makers of the files shipped in ``data/``.
+
+- ``priors``: notebook 07 (residual RL, DSRL vs PPO from scratch; ``TASKS``, ``train_with_prior``);
+- ``offline``: notebook 08 (the mixed-quality data, ``train_offline_suite``);
+- ``dppo``: notebook 10 (an under-trained policy, ``DPPO_ACTOR``, ``dppo_config``);
+- ``shipped``: ``make_data``, the makers behind ``python -m labkit make-data``.
+"""
+
+from labkit.experiments import dppo, offline, priors, shipped
+
+__all__ = ["dppo", "offline", "priors", "shipped"]

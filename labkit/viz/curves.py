@@ -1,0 +1,69 @@
+"""Learning curves: the mean over seeds and a band, one colour per method (``viz.palette``).
+
+    viz.curves({"DSRL": [log_seed0, log_seed1], "PPO from scratch": [...]})      # TrainLogs
+    viz.curves({"PPO": [(steps, returns), ...]}, y_title="return")                # or (x, y) pairs
+
+Seeds may be evaluated at different steps: they are interpolated onto the union of their steps,
+within the range all of them cover; NaN points (e.g. no episode finished yet) are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from labkit.train.log import TrainLog
+from labkit.viz.palette import color_of, rgba
+
+__all__ = ["curves"]
+
+
+def _pairs(run: Any, x: str, y: str) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(run, TrainLog):
+        xs, ys = run.curve(y, x)
+    elif isinstance(run, Sequence) and run and isinstance(run[0], Mapping):  # a history: list of rows
+        xs, ys = [r[x] for r in run], [r[y] for r in run]
+    else:
+        xs, ys = run
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    keep = np.isfinite(xs) & np.isfinite(ys)
+    return xs[keep], ys[keep]
+
+
+def curves(runs: Mapping[str, Sequence[Any]], *, y: str = "success_rate", x: str = "env_steps",
+           band: str = "minmax", title: str = "Learning curves", x_title: str = "environment steps",
+           y_title: str | None = None) -> go.Figure:
+    """Mean curve and a band across seeds for each method.
+
+    :param runs: ``{method: [seed 0, seed 1, ...]}``, each a ``TrainLog``, a history (list of row
+        dicts) or an ``(xs, ys)`` pair.
+    :param y, x: the history keys to plot (``TrainLog`` and histories).
+    :param band: ``"minmax"`` (range over seeds), ``"std"`` (mean +- one standard deviation) or ``"none"``.
+    """
+    if band not in ("minmax", "std", "none"):
+        raise ValueError(f"band must be 'minmax', 'std' or 'none'. Got {band!r}.")
+    fig = go.Figure()
+    for name, seeds in runs.items():
+        pairs = [p for p in (_pairs(r, x, y) for r in seeds) if len(p[0])]
+        if not pairs:
+            continue
+        color = color_of(name)
+        lo_x, hi_x = max(p[0][0] for p in pairs), min(p[0][-1] for p in pairs)
+        grid = np.unique(np.concatenate([p[0] for p in pairs]))
+        grid = grid[(grid >= lo_x) & (grid <= hi_x)] if hi_x > lo_x else grid[:1]
+        ys = np.stack([np.interp(grid, px, py) for px, py in pairs])  # (n_seeds, n_points)
+        mean = ys.mean(0)
+        lo, hi = (mean - ys.std(0), mean + ys.std(0)) if band == "std" else (ys.min(0), ys.max(0))
+        if len(pairs) > 1 and band != "none":
+            fig.add_trace(go.Scatter(x=np.concatenate([grid, grid[::-1]]), y=np.concatenate([hi, lo[::-1]]),
+                                     fill="toself", fillcolor=rgba(color, 0.2), line=dict(width=0),
+                                     hoverinfo="skip", showlegend=False, legendgroup=name))
+        label = f"{name} ({len(pairs)} seed{'s' if len(pairs) > 1 else ''})"
+        fig.add_trace(go.Scatter(x=grid, y=mean, mode="lines+markers", name=label, legendgroup=name,
+                                 line=dict(color=color, width=2), marker=dict(size=4)))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title or y.replace("_", " "),
+                      template="plotly_white", hovermode="x unified", height=380, legend=dict(orientation="h", y=-0.2))
+    return fig
