@@ -77,5 +77,7 @@ def test_imports_go_downward_and_sit_at_module_level(path):
 
 
 def test_the_check_sees_function_level_and_package_imports():
-    tree = ast.parse("from labkit import viz\nimport labkit.data.files\n\ndef f():\n    from labkit.rollout import evaluate\n")
+    tree = ast.parse(
+        "from labkit import viz\nimport labkit.data.files\n\ndef f():\n    from labkit.rollout import evaluate\n"
+    )
     assert _imports(tree) == [("viz", True, 1), ("data", True, 2), ("rollout", False, 5)]

@@ -1,6 +1,6 @@
 """The makers of the files in ``data/``: ``python -m labkit make-data [NAME ...]`` runs them.
 
-Each maker remakes its file bit for bit (seeded, one torch thread): ``tests/test_shipped_data.py``
+Each maker remakes its file bit for bit (seeded, one torch thread): ``tests/integration/test_shipped_data.py``
 checks the hashes listed in ``data/README.md``; the catalogue itself is ``labkit.data.SHIPPED``.
 """
 

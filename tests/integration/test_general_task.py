@@ -36,15 +36,22 @@ def balanced(ep: lk.rollout.Episode) -> bool:
 
 @pytest.fixture(scope="module")
 def demos():
-    return lk.collect(PDExpert(), ENV, 3, seed=0, expert_name="PD", success=balanced, max_steps=MAX_STEPS,
-                      progress=False)
+    return lk.collect(
+        PDExpert(), ENV, 3, seed=0, expert_name="PD", success=balanced, max_steps=MAX_STEPS, progress=False
+    )
 
 
 @pytest.fixture(scope="module")
 def prior(demos):
     env = lk.make(ENV)
-    policy, log = lk.behaviour_cloning("diffusion", demos, preset="feedback", iterations=150, progress=False,
-                                       action_range=(env.action_space.low, env.action_space.high))
+    policy, log = lk.behaviour_cloning(
+        "diffusion",
+        demos,
+        preset="feedback",
+        iterations=150,
+        progress=False,
+        action_range=(env.action_space.low, env.action_space.high),
+    )
     assert log.iterations_done == 150 and policy.env_id == ENV
     return policy
 
@@ -87,8 +94,13 @@ def test_residual_and_dsrl_agents_train_and_evaluate_on_the_plain_env(prior):
 def test_dppo_and_idql_run(demos):
     policy, _ = lk.behaviour_cloning("diffusion", demos, preset="dppo", iterations=50, progress=False)
     actor = DiffusionPPOActor(policy, num_inference_steps=5, ft_denoising_steps=2)
-    log = finetune_ppo(actor, ENV, PPOConfig(n_envs=2, n_steps=8, total_env_steps=128), progress=False,
-                       success=lambda info: info["episode"]["l"] >= MAX_STEPS)
+    log = finetune_ppo(
+        actor,
+        ENV,
+        PPOConfig(n_envs=2, n_steps=8, total_env_steps=128),
+        progress=False,
+        success=lambda info: info["episode"]["l"] >= MAX_STEPS,
+    )
     assert log.env_steps >= 128 and log.history and "success_rate" in log.history[-1]
     behaviour, _ = lk.behaviour_cloning("diffusion", demos, preset="offline", iterations=50, progress=False)
     critic = IQLCritic(4, 1, IQLConfig(hidden_dim=32))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "notebooks/00_map_and_setup.ipynb"
 SCREENSHOT = REPO / "build" / "browser" / "notebook00.png"  # the page, scrolled to the map
 WIDGET_SCREENSHOT = REPO / "build" / "browser" / "notebook00_widget.png"  # the leaf explorer
@@ -56,10 +56,12 @@ def _require_chromium() -> str:
     chromium = _find_chromium()
     if chromium is None:
         if os.environ.get("CI") == "true":
-            pytest.fail("Chromium not found, and CI=true makes the browser test mandatory "
-                        "(.ci/run installs Debian's chromium)")
-        pytest.skip("Chromium not found: install Debian's chromium (sudo apt-get install chromium) "
-                    "to run the browser test")
+            pytest.fail(
+                "Chromium not found, and CI=true makes the browser test mandatory (.ci/run installs Debian's chromium)"
+            )
+        pytest.skip(
+            "Chromium not found: install Debian's chromium (sudo apt-get install chromium) to run the browser test"
+        )
     return chromium
 
 
@@ -75,7 +77,9 @@ def _write_settings(settings_dir: Path) -> None:
         "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-            "fetchNews": "false", "checkForUpdates": False},
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
     }
     for rel, content in files.items():
         path = settings_dir / rel
@@ -97,25 +101,45 @@ def lab_server(tmp_path):
     for d in (runtime, workspaces, settings):
         d.mkdir()
     _write_settings(settings)
-    env = dict(os.environ, LABKIT_SMOKE="1", JUPYTER_RUNTIME_DIR=str(runtime),
-               JUPYTERLAB_WORKSPACES_DIR=str(workspaces), JUPYTERLAB_SETTINGS_DIR=str(settings),
-               PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        LABKIT_SMOKE="1",
+        JUPYTER_RUNTIME_DIR=str(runtime),
+        JUPYTERLAB_WORKSPACES_DIR=str(workspaces),
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        PYTHONUNBUFFERED="1",
+    )
     log_path = tmp_path / "jupyterlab.log"
     cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        "--ServerApp.open_browser=False",
         f"--ServerApp.root_dir={REPO}",
-        f"--LabApp.workspaces_dir={workspaces}", f"--LabApp.user_settings_dir={settings}",
-        "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+        f"--LabApp.workspaces_dir={workspaces}",
+        f"--LabApp.user_settings_dir={settings}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--ServerApp.terminals_enabled=False",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI runners often run as root
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -123,16 +147,17 @@ def lab_server(tmp_path):
             if proc.poll() is not None:
                 pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
             try:
-                req = urllib.request.Request(f"{base}/api/status",
-                                             headers={"Authorization": f"token {token}"})
+                req = urllib.request.Request(f"{base}/api/status", headers={"Authorization": f"token {token}"})
                 with urllib.request.urlopen(req, timeout=2) as resp:
                     if resp.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer /api/status within {SERVER_START_TIMEOUT:.0f} s:\n"
-                            f"{log_path.read_text()[-3000:]}")
+                pytest.fail(
+                    f"JupyterLab did not answer /api/status within {SERVER_START_TIMEOUT:.0f} s:\n"
+                    f"{log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.3)
         yield base, token
     finally:
@@ -203,8 +228,11 @@ def test_notebook00_renders_in_jupyterlab(chromium, lab_server):
 def _drive(page, base: str, token: str, t0: float) -> None:
     page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached", timeout=45_000)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
-                           "&& window.jupyterapp.shell.currentWidget.sessionContext", timeout=30_000)
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+        "&& window.jupyterapp.shell.currentWidget.sessionContext",
+        timeout=30_000,
+    )
     status = page.evaluate(JS_NOTEBOOK_READY)
     assert status in ("idle", "busy", "starting", "restarting", "unknown"), f"kernel not started: {status}"
 
@@ -225,8 +253,9 @@ def _drive(page, base: str, token: str, t0: float) -> None:
 
     # (c) No errors: in the model, then in the DOM (JupyterLab 4 renders an error output as text with
     # data-mime-type application/vnd.jupyter.stderr and a Traceback / ename line).
-    errors = [(c["source"], o["ename"], o["evalue"])
-              for c in state["cells"] for o in c["outputs"] if o["type"] == "error"]
+    errors = [
+        (c["source"], o["ename"], o["evalue"]) for c in state["cells"] for o in c["outputs"] if o["type"] == "error"
+    ]
     assert not errors, f"cells raised: {errors}"
     assert all(c["count"] for c in state["cells"]), f"cells did not run: {state['cells']}"
     stderr_texts = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
@@ -237,8 +266,9 @@ def _drive(page, base: str, token: str, t0: float) -> None:
     # (a) The plotly sunburst rendered: a plotly div with the sunburst layer and drawn sectors.
     sunburst = page.locator(".js-plotly-plot:has(g.sunburstlayer)")
     sunburst.first.wait_for(state="attached", timeout=20_000)
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot g.sunburstlayer path.surface')"
-                           ".length > 5", timeout=20_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot g.sunburstlayer path.surface').length > 5", timeout=20_000
+    )
     n_sectors = page.locator(".js-plotly-plot g.sunburstlayer path.surface").count()
     assert n_sectors > 5, f"sunburst has only {n_sectors} sectors"
     sunburst.first.scroll_into_view_if_needed()
@@ -249,7 +279,7 @@ def _drive(page, base: str, token: str, t0: float) -> None:
     select = page.locator(".jupyter-widgets.widget-dropdown select")
     select.first.wait_for(state="visible", timeout=20_000)
     assert select.count() == 1, f"expected one leaf dropdown, found {select.count()}"
-    from labkit.taxonomy import LEAVES
+    from labkit.course.taxonomy import LEAVES
 
     expected = [" / ".join(leaf.path[1:]) for leaf in LEAVES]
     # ipywidgets renders spaces in option labels as no-break spaces.
@@ -259,13 +289,17 @@ def _drive(page, base: str, token: str, t0: float) -> None:
     html = page.locator(details_sel)
     html.first.wait_for(state="attached")
     before = html.first.inner_text().replace("\xa0", " ")
-    assert "methods:" in before and LEAVES[0].path[2] in before, \
+    assert "methods:" in before and LEAVES[0].path[2] in before, (
         f"details {before!r} do not describe the selected leaf {LEAVES[0].path}"
+    )
     select.first.scroll_into_view_if_needed()
     select.first.select_option(index=len(options) - 1)
-    page.wait_for_function("([sel, want]) => { const e = document.querySelector(sel);"
-                           " return e && e.innerText.replace(/\\u00a0/g, ' ').includes(want); }",
-                           arg=[details_sel, LEAVES[-1].path[2]], timeout=10_000)
+    page.wait_for_function(
+        "([sel, want]) => { const e = document.querySelector(sel);"
+        " return e && e.innerText.replace(/\\u00a0/g, ' ').includes(want); }",
+        arg=[details_sel, LEAVES[-1].path[2]],
+        timeout=10_000,
+    )
     after = html.first.inner_text().replace("\xa0", " ")
     assert after != before, "the details widget did not change with the dropdown"
     page.locator(".jupyter-widgets.widget-vbox").first.screenshot(path=str(WIDGET_SCREENSHOT))

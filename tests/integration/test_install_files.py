@@ -4,7 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pins(lines):
@@ -19,12 +19,14 @@ def _pins(lines):
 
 def _pyproject_pins():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    deps = data["project"]["dependencies"] + [d for group in data["project"]["optional-dependencies"].values() for d in group]
+    deps = data["project"]["dependencies"] + [
+        d for group in data["project"]["optional-dependencies"].values() for d in group
+    ]
     return _pins(deps)
 
 
 def _yml_pins(path):
-    lines = [l.strip()[2:] for l in path.read_text().splitlines() if l.strip().startswith("- ")]
+    lines = [line.strip()[2:] for line in path.read_text().splitlines() if line.strip().startswith("- ")]
     return _pins(lines)
 
 
@@ -39,7 +41,9 @@ def test_conda_and_binder_match_pyproject():
     want = _pyproject_pins()
     for path in [ROOT / "environment.yml", ROOT / "binder" / "environment.yml"]:
         got = _yml_pins(path)
-        assert got == want, f"{path.relative_to(ROOT)} differs from pyproject.toml: {set(got.items()) ^ set(want.items())}"
+        assert got == want, (
+            f"{path.relative_to(ROOT)} differs from pyproject.toml: {set(got.items()) ^ set(want.items())}"
+        )
         assert "python=3.11" in path.read_text()
 
 

@@ -4,7 +4,11 @@ import hashlib
 
 import pytest
 
-from labkit.datasets import DATA_DIR, SHIPPED, data_path, load_demos
+import labkit as lk
+import labkit.data.shipped as shipped
+from labkit.data import SHIPPED, DatasetError, UnknownShippedError, data_path, load_demos
+from labkit.data.shipped import DATA_DIR
+from labkit.experiments.shipped import MAKERS, make_data
 
 README = (DATA_DIR / "README.md").read_text()
 
@@ -21,9 +25,25 @@ def test_listed_with_current_hash_and_command(name):
     assert entry.command in row
 
 
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_loads_validated_for_its_env(name):
+    obj = lk.load(name)
+    env_id = SHIPPED[name].env_id
+    if SHIPPED[name].kind == "dataset":
+        assert isinstance(obj, lk.EpisodeDataset) and obj.metadata["env_id"] == env_id
+    else:
+        assert obj.env_id == env_id and not obj.training
+
+
 def test_data_folder_is_small():
     total = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file())
     assert total < 40 * 2**20, f"data/ is {total / 2**20:.1f} MiB; keep it under 40 MiB"
+
+
+def test_every_shipped_file_has_a_maker():
+    assert set(MAKERS) == set(SHIPPED)
+    with pytest.raises(UnknownShippedError, match="known: two_routes_demos"):
+        make_data(["two_routes_demos", "nope"])  # refused before anything is made
 
 
 def test_two_routes_demos_are_bimodal_and_successful():
@@ -34,10 +54,7 @@ def test_two_routes_demos_are_bimodal_and_successful():
 
 
 def test_missing_or_corrupt_file_says_how_to_remake(tmp_path, monkeypatch):
-    import labkit.datasets as D
-    from labkit.data import DatasetError
-
-    monkeypatch.setattr(D, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="python -m labkit make-data two_routes_demos"):
         load_demos("two_routes_demos")
     src = DATA_DIR / SHIPPED["two_routes_demos"].file
@@ -45,5 +62,7 @@ def test_missing_or_corrupt_file_says_how_to_remake(tmp_path, monkeypatch):
     broken.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
     with pytest.raises(DatasetError, match="make-data two_routes_demos"):
         load_demos("two_routes_demos")
-    with pytest.raises(KeyError, match="known: two_routes_demos"):
+    with pytest.raises(UnknownShippedError, match="known: two_routes_demos"):
         load_demos("nope")
+    with pytest.raises(UnknownShippedError, match="is a policy, not a dataset"):
+        load_demos("two_routes_prior")

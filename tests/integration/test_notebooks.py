@@ -6,10 +6,10 @@ import jupytext
 import nbformat
 import pytest
 
-from labkit.notebooks import error_outputs, execute_notebook
+from labkit.course.notebooks import NOTEBOOK_GLOB, error_outputs, execute_notebook
 
-NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
+NB_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = sorted(NB_DIR.glob(NOTEBOOK_GLOB))  # what python -m labkit run-notebooks runs
 
 
 def test_there_are_notebooks():
@@ -27,7 +27,9 @@ def test_notebook_runs_in_smoke_mode(path):
 def test_notebook_committed_without_outputs_and_paired(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code), f"strip outputs: jupyter nbconvert --clear-output {path}"
+    assert all(not c.outputs and c.execution_count is None for c in code), (
+        f"strip outputs: jupyter nbconvert --clear-output {path}"
+    )
     paired = path.with_suffix(".py")
     assert paired.exists(), f"{paired.name} missing: jupytext --to py:percent {path}"
     text = jupytext.read(paired)

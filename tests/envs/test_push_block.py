@@ -1,6 +1,7 @@
 """labkit/PushBlock-v0: spaces, rendering, success signal, the imperfect expert.
 
-Both env checkers and same-seed reproducibility run for every labkit task in tests/test_envs.py.
+Both env checkers, same-seed reproducibility and the non-finite-action check run for every labkit task in
+tests/envs/test_envs.py.
 """
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from labkit.envs import make
 from labkit.envs.experts import PushBlockExpert
 from labkit.envs.push_block import wrap_angle
-from labkit.evaluate import evaluate
+from labkit.rollout import evaluate
 
 ENV_ID = "labkit/PushBlock-v0"
 

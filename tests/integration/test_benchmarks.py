@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = sorted(p for p in (Path(__file__).resolve().parent.parent / "benchmarks").glob("*.py") if not p.name.startswith("_"))
+SCRIPTS = sorted(
+    p for p in (Path(__file__).resolve().parents[2] / "benchmarks").glob("*.py") if not p.name.startswith("_")
+)
 
 
 def test_there_are_benchmarks():

@@ -1,4 +1,8 @@
-"""labkit's tasks: both env checkers, seeding, rendering, the success/route signals, clear errors."""
+"""labkit's tasks: both env checkers, seeding, rendering, the success/route signals, clear errors.
+
+Registration with gymnasium (``import labkit``, ``labkit:`` ids, subprocesses, Jupyter) is
+tests/envs/test_registry.py; PushBlock's own tests are tests/envs/test_push_block.py.
+"""
 
 import warnings
 
@@ -9,9 +13,9 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import labkit.envs
-from labkit.envs import LABKIT_ENVS, UnknownEnvError, make
+from labkit.envs import LABKIT_ENVS, AverageOfExperts, StraightUpPolicy, UnknownEnvError, make
 from labkit.envs.experts import TwoRoutesExpert
-from labkit.evaluate import evaluate
+from labkit.rollout import evaluate
 
 IDS = list(LABKIT_ENVS)
 
@@ -68,15 +72,41 @@ def test_wrong_action_shape_is_a_clear_error():
         env.unwrapped.step(np.zeros(3))
 
 
+@pytest.mark.parametrize("env_id", ["labkit/TwoRoutes-v0", "labkit/PushBlock-v0"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_action_is_refused_before_mujoco(env_id, bad, tmp_path, monkeypatch):
+    """NaN/inf actions raise one ValueError; MuJoCo never sees them, so no MUJOCO_LOG.TXT in the cwd."""
+    monkeypatch.chdir(tmp_path)
+    env = make(env_id, seed=0).unwrapped
+    qpos = env.data.qpos.copy()
+    with pytest.raises(ValueError, match="non-finite action") as err:
+        env.step(np.array([bad, 0.0]))
+    assert "\n" not in str(err.value)
+    np.testing.assert_array_equal(env.data.qpos, qpos)  # nothing was simulated
+    env.step(np.array([5.0, -5.0]))  # out of range is clipped (motor limits), not refused
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_observation_at_places_the_robot():
+    env = make("labkit/TwoRoutes-v0", seed=0).unwrapped
+    obs = env.observation_at([0.0, -0.2], velocity=[0.0, 0.3])
+    np.testing.assert_allclose(obs[:4], [0.0, -0.2, 0.0, 0.3], atol=1e-6)
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        env.observation_at([0.0, -0.2, 0.0])
+
+
 def test_expert_succeeds_by_both_routes_and_straight_line_fails():
     res = evaluate(TwoRoutesExpert(), "labkit/TwoRoutes-v0", n_episodes=40, seed=0, progress=False)
     assert res.success_rate >= 0.95
     counts = res.route_counts
     assert counts.get("left", 0) >= 10 and counts.get("right", 0) >= 10
     # The "average" of the two routes - straight up - runs into the obstacle.
-    straight = evaluate(lambda obs, rng: np.array([0.0, 1.0], np.float32), "labkit/TwoRoutes-v0",
-                        n_episodes=5, seed=0, progress=False)
+    straight = evaluate(
+        lambda obs, rng: np.array([0.0, 1.0], np.float32), "labkit/TwoRoutes-v0", n_episodes=5, seed=0, progress=False
+    )
     assert straight.success_rate == 0.0
+    # StraightUpPolicy (notebook 08's failing data) goes the expert's way to the split, then up: it fails too.
+    assert evaluate(StraightUpPolicy(), "labkit/TwoRoutes-v0", n_episodes=3, seed=0, progress=False).success_rate == 0.0
 
 
 def test_shifted_variant_moves_the_obstacle():
@@ -99,8 +129,12 @@ def test_blocked_variant_closes_the_right_route_and_pays_only_success():
     assert set(right.returns) == {0.0} and set(left.returns) == {1.0}  # sparse: 1 on success, nothing else
     assert right.lengths.min() == 100  # stuck under the barrier until the time limit
     # The open TwoRoutes still lets the right-hand expert through.
-    assert evaluate(TwoRoutesExpert(route="right"), "labkit/TwoRoutes-v0", n_episodes=2, seed=0,
-                    progress=False).success_rate == 1.0
+    assert (
+        evaluate(
+            TwoRoutesExpert(route="right"), "labkit/TwoRoutes-v0", n_episodes=2, seed=0, progress=False
+        ).success_rate
+        == 1.0
+    )
 
 
 def test_blocked_dense_reward_counts_only_the_open_route():
@@ -124,12 +158,7 @@ def test_blocked_dense_reward_counts_only_the_open_route():
 
 
 def test_average_of_two_good_experts_fails():
-    from labkit.analysis import AverageOfExperts, action_directions
-
     avg = AverageOfExperts(TwoRoutesExpert(route="left"), TwoRoutesExpert(route="right"))
     assert evaluate(avg, "labkit/TwoRoutes-v0", n_episodes=4, seed=0, progress=False).success_rate == 0.0
     with pytest.raises(ValueError, match="at least two"):
         AverageOfExperts(TwoRoutesExpert())
-    obs = np.array([[0.0, -0.2] + [0.0] * 6, [0.0, -0.2] + [0.0] * 6, [0.3, 0.3] + [0.0] * 6])
-    acts = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    np.testing.assert_allclose(sorted(action_directions(obs, acts, (-0.1, 0.1), (-0.3, -0.1))), [0.0, 180.0])

@@ -1,0 +1,48 @@
+"""labkit.experiments.offline (notebook 08): the shipped mixed-quality data and how it is scored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import labkit as lk
+from labkit.experiments.offline import QUALITIES, group_returns, normalized_return, split_observations
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    return lk.load("two_routes_mixed")
+
+
+def test_shipped_mixed_dataset_has_three_qualities(mixed):
+    quality = np.asarray(mixed.episode_fields["quality"])
+    success = np.asarray(mixed.episode_fields["success"])
+    assert set(quality.tolist()) == set(QUALITIES) == {"expert", "noisy", "failing"}
+    assert success[quality == "expert"].mean() == 1.0
+    assert success[quality == "failing"].mean() == 0.0
+    assert 0.5 < success[quality == "noisy"].mean() < 1.0
+    assert len(mixed.rewards) == mixed.n_steps and np.isfinite(mixed.rewards).all()
+
+
+def test_failing_episodes_reach_the_split_like_the_expert_and_scores_normalise(mixed):
+    band = (-0.27, -0.22)  # just before the split: both still head for the split point
+    expert, failing = split_observations(mixed, "expert", band), split_observations(mixed, "failing", band)
+    assert len(expert) > 50 and len(failing) > 50
+    # Same place, same speed on the way to the split: only what happens there differs.
+    assert abs(expert[:, 3].mean() - failing[:, 3].mean()) < 0.1, (expert[:, 3].mean(), failing[:, 3].mean())
+    ref = group_returns(mixed, field="quality")  # was quality_returns(ds)
+    assert ref == group_returns(mixed)  # "quality" is the default field
+    assert ref["expert"]["mean_return"] > ref["noisy"]["mean_return"] > ref["failing"]["mean_return"]
+    assert {k: ref[k]["episodes"] for k in QUALITIES} == {"expert": 100, "noisy": 100, "failing": 150}
+    assert normalized_return(ref["expert"]["mean_return"], mixed) == pytest.approx(1.0)
+    assert normalized_return(ref["failing"]["mean_return"], mixed) == pytest.approx(0.0)
+
+
+def test_group_returns_by_another_field_and_unknown_fields(mixed):
+    by_route = group_returns(mixed, field="route")
+    assert set(by_route) == {"left", "right", "none"}
+    assert sum(g["episodes"] for g in by_route.values()) == len(mixed)
+    with pytest.raises(KeyError, match="no per-episode field 'grade'.*quality"):
+        group_returns(mixed, field="grade")
+    with pytest.raises(KeyError, match="no episodes with quality='perfect'"):
+        normalized_return(0.0, mixed, high="perfect")
