@@ -1,14 +1,14 @@
 # labkit: two commands on a fresh Linux machine with Python 3.11.
 #   make lab    set up .venv if needed and open JupyterLab at notebook 00
 #   make test   set up .venv if needed and run the whole test suite
-# Other targets: make setup | smoke | notebooks | doctor | clean
+# Other targets: make setup | lint | smoke | notebooks | doctor | clean
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.labkit-installed
 
-.PHONY: setup lab test smoke notebooks doctor clean
+.PHONY: setup lab test lint smoke notebooks doctor clean
 
 setup: $(STAMP)
 
@@ -24,8 +24,14 @@ lab: setup
 	$(BIN)/python -m labkit doctor || true
 	$(BIN)/jupyter lab notebooks/00_map_and_setup.ipynb
 
-test: setup
+# Lint (ruff), types (mypy on labkit/), then the whole test suite. CI runs exactly this.
+test: setup lint
 	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check labkit tests benchmarks
+	$(BIN)/ruff format --check labkit tests benchmarks
+	$(BIN)/mypy
 
 # Every notebook, headless, in smoke mode (seconds each) or in full (minutes each).
 smoke: setup

@@ -36,6 +36,7 @@ from labkit import (  # noqa: E402
     train,
     viz,
 )
+from labkit.course import check  # noqa: E402
 from labkit.data import ChunkDataset, EpisodeDataset  # noqa: E402
 from labkit.envs import experts  # noqa: E402
 from labkit.envs.registry import make  # noqa: E402
@@ -60,6 +61,7 @@ __all__ = [
     "TrainingMonitor",
     "analysis",
     "behaviour_cloning",
+    "check",
     "collect",
     "course",
     "data",

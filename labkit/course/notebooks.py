@@ -18,6 +18,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
+from labkit.course.solutions import apply_solutions, load_solutions, solutions_for
+
 __all__ = ["execute_notebook", "run_notebooks", "error_outputs"]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -36,17 +38,27 @@ def error_outputs(nb) -> list[str]:
     return errors
 
 
-def execute_notebook(path: str | Path, *, smoke: bool, timeout: int = 1800, cwd: str | Path | None = None):
+def execute_notebook(path: str | Path, *, smoke: bool, timeout: int = 1800, cwd: str | Path | None = None,
+                     solutions: bool = False, check_log: str | Path | None = None):
     """Run one notebook top to bottom in a fresh kernel; return the executed ``NotebookNode``.
 
+    :param solutions: replace every exercise cell by its worked solution (``solutions/<stem>.py``) first.
+    :param check_log: a file to which every ``lk.check`` appends its outcome (a JSON line each).
     :raises nbclient.exceptions.CellExecutionError: a cell raised.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no notebook at {path}; notebooks live in {ROOT / 'notebooks'}")
     nb = nbformat.read(path, as_version=4)
-    old = os.environ.get("LABKIT_SMOKE")
-    os.environ["LABKIT_SMOKE"] = "1" if smoke else "0"
+    if solutions:
+        nb = apply_solutions(nb, load_solutions(solutions_for(path)))
+    env = {"LABKIT_SMOKE": "1" if smoke else "0", "LABKIT_CHECK_LOG": str(check_log) if check_log else None}
+    old = {k: os.environ.get(k) for k in env}
+    for k, v in env.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     # Figures carry plotly.js inline as well as plotly's JSON, so the HTML export shows them offline.
     os.environ.setdefault("PLOTLY_RENDERER", "plotly_mimetype+notebook")
     try:
@@ -54,10 +66,11 @@ def execute_notebook(path: str | Path, *, smoke: bool, timeout: int = 1800, cwd:
                                 resources={"metadata": {"path": str(cwd or path.parent)}})
         client.execute()
     finally:
-        if old is None:
-            os.environ.pop("LABKIT_SMOKE", None)
-        else:
-            os.environ["LABKIT_SMOKE"] = old
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return nb
 
 

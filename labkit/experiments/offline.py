@@ -77,7 +77,7 @@ def train_offline_suite(
     iql_iterations: int = 1500,
     dql_iterations: int = 600,
     idql_samples: int = 32,
-    idql_temperature: float = 0.3,
+    idql_temperature: float = 1.0,
     hidden_dim: int = 128,
     progress: bool = True,
 ) -> OfflineSuite:
@@ -87,7 +87,8 @@ def train_offline_suite(
     :param iql_iterations: gradient steps of the IQL critic.
     :param dql_iterations: iterations of Diffusion-QL (actor and critic together).
     :param idql_samples: IDQL's N candidates per decision.
-    :param idql_temperature: IDQL draws a candidate with probabilities ``softmax(Q / temperature)``.
+    :param idql_temperature: IDQL draws a candidate with probabilities ``softmax(Q / (temperature * s))``,
+        s the critic's advantage scale (the std of Q - V over the data).
     :param hidden_dim: width of the diffusion denoisers.
     """
     seconds, logs = {}, {}

@@ -41,6 +41,7 @@ from labkit.envs.wrappers import ActionChunkWrapper
 from labkit.finetune.dppo import DiffusionPPOActor, GaussianPPOActor
 from labkit.models.mlp import mlp
 from labkit.policies.runner import ObsHistory
+from labkit.runtime import check_int, check_seed
 from labkit.train.log import TrainLog
 from labkit.train.loop import training
 
@@ -140,9 +141,13 @@ class PPOConfig:
     def __post_init__(self) -> None:
         if self.logprob_mode not in ("per_step", "chain"):
             raise ValueError(f"logprob_mode must be 'per_step' or 'chain'. Got {self.logprob_mode!r}.")
-        for name in ("n_envs", "n_steps", "n_epochs", "minibatch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1. Got {getattr(self, name)}.")
+        for name in ("n_envs", "n_steps", "n_epochs", "minibatch_size", "total_env_steps"):
+            check_int(name, getattr(self, name))
+        check_seed(self.seed)
+        if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
+            raise ValueError(f"gamma and gae_lambda must be in [0, 1]. Got {self.gamma} and {self.gae_lambda}.")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds must be > 0 (or None). Got {self.max_seconds}.")
         if not 0 < self.clip_range < 1:
             raise ValueError(f"clip_range must be in (0, 1). Got {self.clip_range}.")
 

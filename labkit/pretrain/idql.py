@@ -35,17 +35,33 @@ class IDQLPolicy(nn.Module):
         candidate, including the rare off-data ones a diffusion sampler produces, where Q is an
         extrapolation; on ``two_routes_mixed`` it picks those and succeeds ~10% of the time, while
         softmax (temperature 0.3) succeeds ~90%.
-    :param temperature: softmax temperature (in units of Q; TwoRoutes returns are ~10).
+    :param temperature: softmax temperature. With ``normalize`` (the default) it is in units of the
+        critic's ``advantage_scale`` (the standard deviation of Q - V over its training data, fitted by
+        ``train_iql``), so the same temperature acts alike whether returns are about 10 or about 1000;
+        otherwise it is in units of Q. (Dividing by the spread of Q over each state's candidates
+        instead was tried and fails: where all candidates are nearly equal it turns noise in Q into
+        a near-argmax choice.)
+    :param normalize: measure the temperature in advantage units (see above).
     """
 
     def __init__(self, behaviour: BaseChunkPolicy, critic: nn.Module, n_samples: int = 32,
-                 selection: str = "softmax", temperature: float = 0.3) -> None:
+                 selection: str = "softmax", temperature: float = 1.0, normalize: bool = True) -> None:
         super().__init__()
         check_choice("selection", selection, ("argmax", "softmax"))
         if n_samples < 1 or temperature <= 0:
             raise ValueError(f"n_samples must be >= 1 and temperature > 0. Got {n_samples} and {temperature}.")
         self.behaviour, self.critic = behaviour, critic
         self.n_samples, self.selection, self.temperature = n_samples, selection, temperature
+        self.normalize = bool(normalize)
+        if self.normalize and selection == "softmax" and not hasattr(critic, "advantage_scale"):
+            raise ValueError("normalize=True needs a critic with advantage_scale (an IQLCritic trained by train_iql); "
+                             "pass normalize=False to give the temperature in units of Q.")
+
+    @property
+    def effective_temperature(self) -> float:
+        """The temperature in units of Q: ``temperature * critic.advantage_scale`` when normalised."""
+        scale = float(self.critic.advantage_scale) if self.normalize and hasattr(self.critic, "advantage_scale") else 1.0
+        return self.temperature * scale
 
     @property
     def config(self) -> ChunkConfig:
@@ -65,7 +81,7 @@ class IDQLPolicy(nn.Module):
         first = chunks[:, cfg.n_obs_steps - 1]  # (B*N, A) the action executed now
         scores = self.critic.q_value(rep[:, -1], first).reshape(B, N)  # (B, N)
         chosen, _ = select_by_value(chunks.reshape(B, N, *chunks.shape[1:]), scores, selection=self.selection,
-                                    temperature=self.temperature, generator=generator)
+                                    temperature=self.effective_temperature, generator=generator)
         return chosen  # (B, H, A)
 
     def predict_action(self, obs: torch.Tensor, **kwargs: Any) -> torch.Tensor:

@@ -73,6 +73,9 @@ class IQLCritic(nn.Module):
         self.q = TwinQ(obs_dim, action_dim, c.hidden_dim, c.n_layers)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
         self.v = ValueNet(obs_dim, c.hidden_dim, c.n_layers)
+        # The spread of Q - V over the training data (fitted by train_iql): the natural unit of an
+        # advantage, e.g. for IDQL's softmax temperature. Saved with the critic's state_dict.
+        self.register_buffer("advantage_scale", torch.ones(()))
 
     @torch.no_grad()
     def q_value(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -139,4 +142,6 @@ def train_iql(
             if it % 100 == 0:
                 bar.set_postfix(v=f"{v_loss.item():.3f}", q=f"{q_loss.item():.3f}", refresh=False)
     critic.eval()
+    with torch.no_grad():
+        critic.advantage_scale.copy_(critic.advantage(tr.obs, tr.actions).std().clamp(min=1e-6))
     return log
