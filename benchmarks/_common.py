@@ -17,9 +17,15 @@ def machine() -> dict:
     import torch
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return {"load_1min": load, "python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cpus": os.cpu_count(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "date": time.strftime("%Y-%m-%d %H:%M")}
+    return {
+        "load_1min": load,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def write_results(name: str, payload: dict) -> Path:
@@ -30,6 +36,7 @@ def write_results(name: str, payload: dict) -> Path:
 
 def table(rows: list[dict], columns: list[str]) -> str:
     """A GitHub-markdown table of ``rows`` restricted to ``columns``."""
+
     def fmt(v):
         return f"{v:.3g}" if isinstance(v, float) else str(v)
 

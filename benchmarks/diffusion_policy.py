@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
+from _common import table, write_results
 
 import labkit  # noqa: F401
-from _common import table, write_results
 from labkit import ChunkDataset, behaviour_cloning, evaluate, load, make_policy
 from labkit.rollout import measure_latency
 
@@ -67,9 +67,15 @@ def main(argv=None) -> int:
             ev = evaluate(policy, env_id, episodes, seed=1000, generator_seed=seed, progress=False)
             counts = ev.route_counts
             n = max(1, sum(counts.values()))
-            row = {"policy": kind, "seed": seed, "success": ev.success_rate,
-                   "left share": counts.get("left", 0) / n, "right share": counts.get("right", 0) / n,
-                   "train s": res.seconds, "it/s": res.iterations_done / res.seconds}
+            row = {
+                "policy": kind,
+                "seed": seed,
+                "success": ev.success_rate,
+                "left share": counts.get("left", 0) / n,
+                "right share": counts.get("right", 0) / n,
+                "train s": res.seconds,
+                "it/s": res.iterations_done / res.seconds,
+            }
             if kind == "diffusion":
                 row["DDPM-100 ms"] = measure_latency(policy, demos.obs_dim, sampler="ddpm", num_inference_steps=100)
                 row["DDIM-10 ms"] = measure_latency(policy, demos.obs_dim, sampler="ddim", num_inference_steps=10)
@@ -77,7 +83,9 @@ def main(argv=None) -> int:
                 row["latency ms"] = measure_latency(policy, demos.obs_dim)
             rows.append(row)
             raw.append({**row, "summary": ev.summary()})
-            print(f"{kind} seed {seed}: success {ev.success_rate:.0%}, routes {counts}, {res.seconds:.0f} s", flush=True)
+            print(
+                f"{kind} seed {seed}: success {ev.success_rate:.0%}, routes {counts}, {res.seconds:.0f} s", flush=True
+            )
     bare = bare_torch_its(demos, min(iterations, 1000))
     ours = statistics.mean(r["it/s"] for r in rows if r["policy"] == "diffusion")
 
@@ -87,10 +95,18 @@ def main(argv=None) -> int:
 
     summary = []
     for kind in ["gaussian", "diffusion"]:
-        summary.append({"policy": kind, "success": agg(kind, "success"), "left share": agg(kind, "left share"),
-                        "right share": agg(kind, "right share"), "train s": agg(kind, "train s"),
-                        "it/s": agg(kind, "it/s"), "DDPM-100 ms": agg(kind, "DDPM-100 ms"),
-                        "DDIM-10 ms": agg(kind, "DDIM-10 ms")})
+        summary.append(
+            {
+                "policy": kind,
+                "success": agg(kind, "success"),
+                "left share": agg(kind, "left share"),
+                "right share": agg(kind, "right share"),
+                "train s": agg(kind, "train s"),
+                "it/s": agg(kind, "it/s"),
+                "DDPM-100 ms": agg(kind, "DDPM-100 ms"),
+                "DDIM-10 ms": agg(kind, "DDIM-10 ms"),
+            }
+        )
     cols = ["policy", "success", "left share", "right share", "train s", "it/s", "DDPM-100 ms", "DDIM-10 ms"]
     print(f"\nTwoRoutes, {len(seeds)} seed(s), {iterations} iterations, {episodes} episodes per seed (mean over seeds)")
     print(table(summary, cols))
@@ -108,9 +124,19 @@ def main(argv=None) -> int:
     }
     for k, v in checks.items():
         print(f"  [{'x' if v else ' '}] {k}")
-    path = write_results("diffusion_policy" + ("_quick" if args.quick else ""),
-                         {"iterations": iterations, "episodes": episodes, "seeds": list(seeds), "per_seed": raw,
-                          "summary": summary, "bare_torch_its": bare, "labkit_its": ours, "targets": checks})
+    path = write_results(
+        "diffusion_policy" + ("_quick" if args.quick else ""),
+        {
+            "iterations": iterations,
+            "episodes": episodes,
+            "seeds": list(seeds),
+            "per_seed": raw,
+            "summary": summary,
+            "bare_torch_its": bare,
+            "labkit_its": ours,
+            "targets": checks,
+        },
+    )
     print(f"\nresults: {path}")
     return 0
 

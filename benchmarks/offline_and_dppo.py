@@ -46,24 +46,42 @@ def run_offline(seeds, budget: dict, episodes: int) -> tuple[list[dict], list[di
         suite = train_offline_suite(data, seed=seed, progress=False, **budget)
         for name in OFFLINE:
             ev = evaluate(suite.policies[name], ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
-            secs = suite.seconds.get(name, 0.0) + (suite.seconds["diffusion BC"] + suite.seconds["IQL critic"]
-                                                   if name == "IDQL" else 0.0)
-            rows.append({"method": name, "seed": seed, "success": ev.success_rate,
-                         "normalised return": normalized_return(ev.returns, data), "return": float(ev.returns.mean()),
-                         "train s": secs, "eval s": ev.seconds})
-            print(f"offline seed {seed} {name:>13}: success {ev.success_rate:.0%}, "
-                  f"normalised return {rows[-1]['normalised return']:.2f}, train {secs:.0f} s", flush=True)
+            secs = suite.seconds.get(name, 0.0) + (
+                suite.seconds["diffusion BC"] + suite.seconds["IQL critic"] if name == "IDQL" else 0.0
+            )
+            rows.append(
+                {
+                    "method": name,
+                    "seed": seed,
+                    "success": ev.success_rate,
+                    "normalised return": normalized_return(ev.returns, data),
+                    "return": float(ev.returns.mean()),
+                    "train s": secs,
+                    "eval s": ev.seconds,
+                }
+            )
+            print(
+                f"offline seed {seed} {name:>13}: success {ev.success_rate:.0%}, "
+                f"normalised return {rows[-1]['normalised return']:.2f}, train {secs:.0f} s",
+                flush=True,
+            )
     summary = []
     for name in OFFLINE:
         mine = [r for r in rows if r["method"] == name]
-        summary.append({"method": name, **{k: statistics.mean(r[k] for r in mine)
-                                           for k in ("success", "normalised return", "train s")},
-                        "success min": min(r["success"] for r in mine), "success max": max(r["success"] for r in mine)})
+        summary.append(
+            {
+                "method": name,
+                **{k: statistics.mean(r[k] for r in mine) for k in ("success", "normalised return", "train s")},
+                "success min": min(r["success"] for r in mine),
+                "success max": max(r["success"] for r in mine),
+            }
+        )
     by = {r["method"]: r for r in summary}
     bc_success = max(by["Gaussian BC"]["success"], by["diffusion BC"]["success"])
     bc_return = max(by["Gaussian BC"]["normalised return"], by["diffusion BC"]["normalised return"])
-    winners = [m for m in ("IDQL", "Diffusion-QL")
-               if by[m]["success"] > bc_success and by[m]["normalised return"] > bc_return]
+    winners = [
+        m for m in ("IDQL", "Diffusion-QL") if by[m]["success"] > bc_success and by[m]["normalised return"] > bc_return
+    ]
     checks = {"an offline-RL diffusion method beats both BC baselines (success and normalised return)": bool(winners)}
     return rows, summary, {"checks": checks, "winners": winners}
 
@@ -78,13 +96,23 @@ def run_dppo(seeds, budget: dict, episodes: int, pretrain_iterations: int) -> tu
         res = finetune_ppo(actor, ENV_ID, dppo_config(seed=seed, **budget), progress=False)
         after = evaluate(actor, ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
         hit = next((h for h in res.history if h["episodes"] >= 50 and h["success_rate"] >= 0.9), None)
-        rows.append({"seed": seed, "before": before.success_rate, "after": after.success_rate,
-                     "env steps": res.env_steps, "seconds": res.seconds,
-                     "steps to 90% (train)": hit["env_steps"] if hit else None,
-                     "s to 90% (train)": hit["seconds"] if hit else None,
-                     "history": res.history})
-        print(f"DPPO seed {seed}: {before.success_rate:.0%} -> {after.success_rate:.0%} in {res.env_steps} env steps, "
-              f"{res.seconds:.0f} s", flush=True)
+        rows.append(
+            {
+                "seed": seed,
+                "before": before.success_rate,
+                "after": after.success_rate,
+                "env steps": res.env_steps,
+                "seconds": res.seconds,
+                "steps to 90% (train)": hit["env_steps"] if hit else None,
+                "s to 90% (train)": hit["seconds"] if hit else None,
+                "history": res.history,
+            }
+        )
+        print(
+            f"DPPO seed {seed}: {before.success_rate:.0%} -> {after.success_rate:.0%} in {res.env_steps} env steps, "
+            f"{res.seconds:.0f} s",
+            flush=True,
+        )
     checks = {
         "pre-trained policy <= 50% success (mean)": statistics.mean(r["before"] for r in rows) <= 0.5,
         "fine-tuned >= 90% success (mean)": statistics.mean(r["after"] for r in rows) >= 0.9,
@@ -102,12 +130,15 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     seeds = list(range(args.seeds or (1 if args.quick else 3)))
     episodes = args.episodes or (30 if args.quick else 100)
-    offline_budget = (dict(bc_iterations=1000, iql_iterations=1500, dql_iterations=200) if args.quick
-                      else dict(bc_iterations=1500, iql_iterations=1500, dql_iterations=600))
-    dppo_budget = dict(total_env_steps=16_000, max_seconds=75) if args.quick else dict(total_env_steps=24_000,
-                                                                                      max_seconds=600)
-    payload: dict = {"seeds": seeds, "episodes": episodes, "offline_budget": offline_budget,
-                     "dppo_budget": dppo_budget}
+    offline_budget = (
+        dict(bc_iterations=1000, iql_iterations=1500, dql_iterations=200)
+        if args.quick
+        else dict(bc_iterations=1500, iql_iterations=1500, dql_iterations=600)
+    )
+    dppo_budget = (
+        dict(total_env_steps=16_000, max_seconds=75) if args.quick else dict(total_env_steps=24_000, max_seconds=600)
+    )
+    payload: dict = {"seeds": seeds, "episodes": episodes, "offline_budget": offline_budget, "dppo_budget": dppo_budget}
     checks: dict = {}
     if args.only in (None, "offline"):
         rows, summary, extra = run_offline(seeds, offline_budget, episodes)
@@ -120,14 +151,19 @@ def main(argv=None) -> int:
         payload["dppo"] = {"per_seed": rows, **extra}
         checks.update(extra["checks"])
         print(f"\nDPPO on TwoRoutes, {len(seeds)} seed(s), {episodes} evaluation episodes before and after")
-        print(table([{k: v for k, v in r.items() if k != "history"} for r in rows],
-                    ["seed", "before", "after", "env steps", "seconds", "steps to 90% (train)", "s to 90% (train)"]))
+        print(
+            table(
+                [{k: v for k, v in r.items() if k != "history"} for r in rows],
+                ["seed", "before", "after", "env steps", "seconds", "steps to 90% (train)", "s to 90% (train)"],
+            )
+        )
     print()
     for k, v in checks.items():
         print(f"  [{'x' if v else ' '}] {k}")
     payload["targets"] = checks
-    path = write_results("offline_and_dppo" + ("_quick" if args.quick else "") + (f"_{args.only}" if args.only else ""),
-                         payload)
+    path = write_results(
+        "offline_and_dppo" + ("_quick" if args.quick else "") + (f"_{args.only}" if args.only else ""), payload
+    )
     print(f"\nresults: {path}")
     return 0
 

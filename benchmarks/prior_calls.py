@@ -37,8 +37,12 @@ def measure(task_name: str, align: bool, steps: int, n_envs: int) -> dict:
     for _ in range(steps):
         venv.step(rng.uniform(-0.2, 0.2, (n_envs, venv.action_space.shape[0])).astype(np.float32))
     seconds = time.perf_counter() - start
-    return {"task": task_name, "align": align, "calls per vec step": round(venv.runner.n_calls / steps, 3),
-            "ms per vec step": round(1000 * seconds / steps, 2)}
+    return {
+        "task": task_name,
+        "align": align,
+        "calls per vec step": round(venv.runner.n_calls / steps, 3),
+        "ms per vec step": round(1000 * seconds / steps, 2),
+    }
 
 
 def main() -> None:
@@ -51,8 +55,9 @@ def main() -> None:
     steps = args.steps or (200 if args.quick else 2_000)
     rows = [measure(task, align, steps, args.envs) for task in TASKS for align in (False, True)]
     print(table(rows, list(rows[0])))
-    path = write_results("prior_calls" + ("_quick" if args.quick else ""),
-                         {"steps": steps, "n_envs": args.envs, "rows": rows})
+    path = write_results(
+        "prior_calls" + ("_quick" if args.quick else ""), {"steps": steps, "n_envs": args.envs, "rows": rows}
+    )
     print(f"wrote {path}")
 
 

@@ -36,14 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 from _common import table, write_results  # noqa: E402
-
 from stable_baselines3 import PPO  # noqa: E402
 
 from labkit.experiments.priors import METHODS, PPO_DEFAULTS, TASKS, PriorTask, make_method_env, train_with_prior  # noqa: E402
 
 
-def throughput(task: PriorTask, prior, method: str, env_steps: int, with_prior: bool = True,
-               settings_of: str | None = None) -> dict[str, float]:
+def throughput(
+    task: PriorTask, prior, method: str, env_steps: int, with_prior: bool = True, settings_of: str | None = None
+) -> dict[str, float]:
     """Env steps per second of PPO training alone (no evaluations), after a short warm-up.
 
     :param with_prior: False: the same PPO (``settings_of``'s settings, default ``method``'s) on the
@@ -52,8 +52,16 @@ def throughput(task: PriorTask, prior, method: str, env_steps: int, with_prior: 
     settings_of = settings_of or method
     kw = task.kwargs(settings_of)
     ppo = {**PPO_DEFAULTS[settings_of], **kw["ppo_kwargs"]}
-    venv = make_method_env(method if with_prior else "scratch", task.env_id, prior, 8, seed=0,
-                           scale=kw.get("scale", 0.3), bound=kw.get("bound", 2.0), check_env_id=task.check_env_id)
+    venv = make_method_env(
+        method if with_prior else "scratch",
+        task.env_id,
+        prior,
+        8,
+        seed=0,
+        scale=kw.get("scale", 0.3),
+        bound=kw.get("bound", 2.0),
+        check_env_id=task.check_env_id,
+    )
     model = PPO("MlpPolicy", venv, seed=0, **ppo)
     per_agent_step = prior.config.n_action_steps if method == "dsrl" and with_prior else 1
     agent_steps = env_steps // per_agent_step
@@ -87,12 +95,24 @@ def main() -> None:
     runs = []
     for method in METHODS:
         for seed in range(seeds):
-            _, log = train_with_prior(method, task.env_id, prior, steps, seed=seed, eval_every=eval_every,
-                                      n_eval_episodes=n_eval, progress=False, **task.kwargs(method))
+            _, log = train_with_prior(
+                method,
+                task.env_id,
+                prior,
+                steps,
+                seed=seed,
+                eval_every=eval_every,
+                n_eval_episodes=n_eval,
+                progress=False,
+                **task.kwargs(method),
+            )
             xs, ys = log.curve("success_rate")
             runs.append(log.summary("success_rate", args.threshold) | {"steps": xs, "success": ys})
-            print(f"{method:9s} seed {seed}: success {ys[0]:.0%} -> {ys[-1]:.0%} (best {max(ys):.0%}) in {xs[-1]} "
-                  f"env steps, {log.seconds:.0f} s", flush=True)
+            print(
+                f"{method:9s} seed {seed}: success {ys[0]:.0%} -> {ys[-1]:.0%} (best {max(ys):.0%}) in {xs[-1]} "
+                f"env steps, {log.seconds:.0f} s",
+                flush=True,
+            )
 
     tp_steps = 2_048 if args.quick else 16_384
     # "The same agent without the prior": PPO with each method's own settings on the plain env.
@@ -112,8 +132,11 @@ def main() -> None:
 
     def to_threshold(method):
         """Per seed: env steps to the threshold, the budget for a seed that never reached it."""
-        return [r["steps_to_threshold"] if r["steps_to_threshold"] is not None else steps
-                for r in runs if r["method"] == method]
+        return [
+            r["steps_to_threshold"] if r["steps_to_threshold"] is not None else steps
+            for r in runs
+            if r["method"] == method
+        ]
 
     def reached(method):
         return sum(r["steps_to_threshold"] is not None for r in runs if r["method"] == method)
@@ -122,18 +145,22 @@ def main() -> None:
     for method, label in METHODS.items():
         mine = [r for r in runs if r["method"] == method]
         n_reached, mean_steps = reached(method), statistics.mean(to_threshold(method))
-        rows.append({
-            "method": label,
-            "start success": f"{statistics.mean(r['start_success'] for r in mine):.0%}",
-            "final success": f"{statistics.mean(r['final_success'] for r in mine):.0%}",
-            "best success": f"{statistics.mean(r['best_success'] for r in mine):.0%}",
-            f"env steps to {args.threshold:.0%}": (f"not in {steps:,}" if n_reached == 0 else
-                                                   f"{'' if n_reached == len(mine) else '>= '}{mean_steps:,.0f} "
-                                                   f"({n_reached}/{len(mine)} seeds)"),
-            "train s/run": round(statistics.mean(r["train_seconds"] for r in mine), 1),
-            "env steps/s": round(speed[method]["env_steps_per_s"]),
-            "x plain": round(speed[method]["env_steps_per_s"] / plain[method]["env_steps_per_s"], 2),
-        })
+        rows.append(
+            {
+                "method": label,
+                "start success": f"{statistics.mean(r['start_success'] for r in mine):.0%}",
+                "final success": f"{statistics.mean(r['final_success'] for r in mine):.0%}",
+                "best success": f"{statistics.mean(r['best_success'] for r in mine):.0%}",
+                f"env steps to {args.threshold:.0%}": (
+                    f"not in {steps:,}"
+                    if n_reached == 0
+                    else f"{'' if n_reached == len(mine) else '>= '}{mean_steps:,.0f} ({n_reached}/{len(mine)} seeds)"
+                ),
+                "train s/run": round(statistics.mean(r["train_seconds"] for r in mine), 1),
+                "env steps/s": round(speed[method]["env_steps_per_s"]),
+                "x plain": round(speed[method]["env_steps_per_s"] / plain[method]["env_steps_per_s"], 2),
+            }
+        )
     columns = list(rows[0])
     print()
     print(table(rows, columns))
@@ -150,30 +177,62 @@ def main() -> None:
         ratio = fast[best] / scratch
         # With censored scratch seeds the true ratio is at most `ratio`: a small one decides, a large one does not.
         sample_target = ratio <= 0.2 if scratch_exact or ratio <= 0.2 else None
-        sample_note = (f"{METHODS[best]}: {fast[best]:,.0f} env steps vs {'' if scratch_exact else 'at least '}"
-                       f"{scratch:,.0f} from scratch ({reached('scratch')}/{seeds} scratch seeds reached it), "
-                       f"ratio {'' if scratch_exact else '<= '}{ratio:.2f}")
+        sample_note = (
+            f"{METHODS[best]}: {fast[best]:,.0f} env steps vs {'' if scratch_exact else 'at least '}"
+            f"{scratch:,.0f} from scratch ({reached('scratch')}/{seeds} scratch seeds reached it), "
+            f"ratio {'' if scratch_exact else '<= '}{ratio:.2f}"
+        )
     elif scratch_exact:
         sample_target = False
-        sample_note = f"PPO from scratch reached the threshold in all seeds ({scratch:,.0f} env steps); no prior-based method did"
+        sample_note = (
+            f"PPO from scratch reached the threshold in all seeds ({scratch:,.0f} env steps); no prior-based method did"
+        )
     else:
         sample_target = None
-        sample_note = ("not decidable in this budget: " + ("PPO from scratch never reached the threshold; "
-                       if reached("scratch") == 0 else "") + "no prior-based method reached it in all seeds")
+        sample_note = (
+            "not decidable in this budget: "
+            + ("PPO from scratch never reached the threshold; " if reached("scratch") == 0 else "")
+            + "no prior-based method reached it in all seeds"
+        )
     speed_ratio = min(speed[m]["env_steps_per_s"] / plain[m]["env_steps_per_s"] for m in ("residual", "dsrl"))
-    print(f"\ntarget 'residual or DSRL reaches {args.threshold:.0%} in <= 1/5 of the steps from scratch': "
-          f"{'met' if sample_target else 'missed' if sample_target is False else 'undecided'} ({sample_note})")
-    print(f"target 'throughput with the prior >= 0.5 x plain': {'met' if speed_ratio >= 0.5 else 'missed'} "
-          f"(worst {speed_ratio:.2f} x)")
+    print(
+        f"\ntarget 'residual or DSRL reaches {args.threshold:.0%} in <= 1/5 of the steps from scratch': "
+        f"{'met' if sample_target else 'missed' if sample_target is False else 'undecided'} ({sample_note})"
+    )
+    print(
+        f"target 'throughput with the prior >= 0.5 x plain': {'met' if speed_ratio >= 0.5 else 'missed'} "
+        f"(worst {speed_ratio:.2f} x)"
+    )
     print(f"load average at start {load:.1f} on {os.cpu_count()} cores; total {time.perf_counter() - t_all:.0f} s")
-    path = write_results(f"priors_sample_efficiency_{args.task}" + ("_quick" if args.quick else ""), {
-        "task": args.task, "env": task.env_id, "prior": task.prior, "settings": task.settings, "quick": args.quick, "seeds": seeds, "env_steps_per_run": steps, "eval_every": eval_every,
-        "eval_episodes": n_eval, "threshold": args.threshold, "table": rows, "runs": runs, "throughput": speed,
-        "throughput_plain_same_settings": plain, "throughput_repeats": args.repeats,
-        "median_steps_to_threshold": medians,
-        "targets": {"sample_efficiency": sample_target, "sample_note": sample_note,
-                    "throughput_ratio_min": round(speed_ratio, 3), "throughput": speed_ratio >= 0.5},
-        "load_average_at_start": load, "total_seconds": round(time.perf_counter() - t_all, 1)})
+    path = write_results(
+        f"priors_sample_efficiency_{args.task}" + ("_quick" if args.quick else ""),
+        {
+            "task": args.task,
+            "env": task.env_id,
+            "prior": task.prior,
+            "settings": task.settings,
+            "quick": args.quick,
+            "seeds": seeds,
+            "env_steps_per_run": steps,
+            "eval_every": eval_every,
+            "eval_episodes": n_eval,
+            "threshold": args.threshold,
+            "table": rows,
+            "runs": runs,
+            "throughput": speed,
+            "throughput_plain_same_settings": plain,
+            "throughput_repeats": args.repeats,
+            "median_steps_to_threshold": medians,
+            "targets": {
+                "sample_efficiency": sample_target,
+                "sample_note": sample_note,
+                "throughput_ratio_min": round(speed_ratio, 3),
+                "throughput": speed_ratio >= 0.5,
+            },
+            "load_average_at_start": load,
+            "total_seconds": round(time.perf_counter() - t_all, 1),
+        },
+    )
     print(f"wrote {path}")
 
 

@@ -55,7 +55,9 @@ def main() -> None:
         "sac_plain": lambda: SAC("MlpPolicy", Monitor(make(ENV)), learning_starts=100, seed=0),
         "sac_residual": lambda: SAC("MlpPolicy", make_residual_env(ENV, prior, 1), learning_starts=100, seed=0),
         "sac_noise_space": lambda: SAC("MlpPolicy", make_noise_space_env(ENV, prior, 1), learning_starts=100, seed=0),
-        "sac_select": lambda: SampleSelectSAC("MlpPolicy", Monitor(make(ENV)), prior=prior, learning_starts=100, seed=0),
+        "sac_select": lambda: SampleSelectSAC(
+            "MlpPolicy", Monitor(make(ENV)), prior=prior, learning_starts=100, seed=0
+        ),
     }
     results: dict[str, list[float]] = {k: [] for k in cases}
     for _ in range(args.repeats):
@@ -66,8 +68,10 @@ def main() -> None:
         base = summary["ppo_plain" if k.startswith("ppo") else "sac_plain"]
         print(f"{k:16s} {summary[k]:8.1f} agent steps/s  ({summary[k] / base:.2f} x plain)")
     print("(noise-space steps are decisions: each executes 4 env steps)")
-    path = write_results("priors_throughput" + ("_quick" if args.quick else ""),
-                         {"steps_per_second": summary, "runs": results, "quick": args.quick})
+    path = write_results(
+        "priors_throughput" + ("_quick" if args.quick else ""),
+        {"steps_per_second": summary, "runs": results, "quick": args.quick},
+    )
     print(f"wrote {path}")
 
 

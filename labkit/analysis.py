@@ -20,8 +20,9 @@ from labkit.policies.base import ChunkPolicy
 __all__ = ["action_directions", "crossing_x", "first_actions"]
 
 
-def action_directions(observations: np.ndarray, actions: np.ndarray, x_range: tuple[float, float],
-                      y_range: tuple[float, float]) -> np.ndarray:
+def action_directions(
+    observations: np.ndarray, actions: np.ndarray, x_range: tuple[float, float], y_range: tuple[float, float]
+) -> np.ndarray:
     """Angles (degrees, 0 = +x, 90 = +y) of the actions taken where the robot was inside a box.
 
     :param observations: ``(N, obs_dim)`` with x, y in columns 0, 1 (TwoRoutes layout).
@@ -30,7 +31,9 @@ def action_directions(observations: np.ndarray, actions: np.ndarray, x_range: tu
     """
     observations, actions = np.asarray(observations), np.asarray(actions)
     if len(observations) != len(actions) or actions.ndim != 2 or actions.shape[1] != 2:
-        raise ValueError(f"need observations (N, obs_dim) and actions (N, 2). Got {observations.shape} and {actions.shape}.")
+        raise ValueError(
+            f"need observations (N, obs_dim) and actions (N, 2). Got {observations.shape} and {actions.shape}."
+        )
     x, y = observations[:, 0], observations[:, 1]
     inside = (x >= x_range[0]) & (x <= x_range[1]) & (y >= y_range[0]) & (y <= y_range[1])
     a = actions[inside]

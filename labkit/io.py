@@ -20,8 +20,9 @@ from typing import BinaryIO
 __all__ = ["atomic_write"]
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object], *, mode: int = 0o644,
-                 make_parents: bool = True) -> Path:
+def atomic_write(
+    path: str | os.PathLike, write: Callable[[BinaryIO], object], *, mode: int = 0o644, make_parents: bool = True
+) -> Path:
     """Write a file atomically: ``write(f)`` fills a binary temp file that then replaces ``path``.
 
     :param path: the file to (re)write.

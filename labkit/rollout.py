@@ -156,8 +156,10 @@ class _ExpertActor:
             self.experts[i].reset(rng)
 
     def act(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
-        out = [np.asarray(self.experts[i](obs[i], self.rngs[i]), np.float32) if active[i] else None
-               for i in range(len(obs))]
+        out = [
+            np.asarray(self.experts[i](obs[i], self.rngs[i]), np.float32) if active[i] else None
+            for i in range(len(obs))
+        ]
         shape = next(a for a in out if a is not None).shape
         return np.stack([a if a is not None else np.zeros(shape, np.float32) for a in out])
 
@@ -231,12 +233,16 @@ def _check_fit(policy: Any, env: gym.Env, label: Any, need_flat: bool) -> None:
     flat = isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 1
     name = label if isinstance(label, str) else (env.spec.id if env.spec else None)
     if need_flat and not flat:
-        raise TypeError(f"labkit datasets hold flat vector observations; {name or 'this env'} gives {obs_space}. "
-                        "Flatten it first (gymnasium.wrappers.FlattenObservation), or use a state-based version.")
+        raise TypeError(
+            f"labkit datasets hold flat vector observations; {name or 'this env'} gives {obs_space}. "
+            "Flatten it first (gymnasium.wrappers.FlattenObservation), or use a state-based version."
+        )
     if isinstance(policy, ChunkPolicy):
         if not flat:
-            raise TypeError(f"labkit policies take flat vector observations; {name or 'this env'} gives {obs_space}. "
-                            "Use an SB3 CnnPolicy for images, or a state-based version of the task.")
+            raise TypeError(
+                f"labkit policies take flat vector observations; {name or 'this env'} gives {obs_space}. "
+                "Use an SB3 CnnPolicy for images, or a state-based version of the task."
+            )
         check_fits(policy, name, obs_space.shape[0], int(np.prod(act_space.shape)), check_env_id=False)
     elif hasattr(policy, "observation_space") and _deployable(policy) is None:
         if policy.observation_space.shape != obs_space.shape:
@@ -247,9 +253,22 @@ def _check_fit(policy: Any, env: gym.Env, label: Any, need_flat: bool) -> None:
             )
 
 
-def _run(policy: Any, env: Any, n_episodes: int, *, seed: int, batch_size: int, record_episodes: int,
-         deterministic: bool | None, generator_seed: int | None, max_steps: int | None, keep_steps: bool,
-         progress: bool, desc: str, success: Callable[[Episode], bool] | None) -> list[Episode]:
+def _run(
+    policy: Any,
+    env: Any,
+    n_episodes: int,
+    *,
+    seed: int,
+    batch_size: int,
+    record_episodes: int,
+    deterministic: bool | None,
+    generator_seed: int | None,
+    max_steps: int | None,
+    keep_steps: bool,
+    progress: bool,
+    desc: str,
+    success: Callable[[Episode], bool] | None,
+) -> list[Episode]:
     """Run ``n_episodes`` and return them in order (the engine of evaluate, record and collect)."""
     n_episodes, seed = check_int("n_episodes", n_episodes), check_seed(seed)
     batch = max(1, min(check_int("batch_size", batch_size), n_episodes))
@@ -305,8 +324,17 @@ def _run(policy: Any, env: Any, n_episodes: int, *, seed: int, batch_size: int, 
                 if i == 0 and ep_id[i] < record_episodes:
                     shots[i].append(envs[i].render())
                 if term or trunc or cut:
-                    ep = Episode(int(ep_id[i]), float(ret[i]), int(length[i]), dict(info), bool(term),
-                                 bool(trunc or cut), np.asarray(traj[i]), shots[i], steps[i] if keep_steps else None)
+                    ep = Episode(
+                        int(ep_id[i]),
+                        float(ret[i]),
+                        int(length[i]),
+                        dict(info),
+                        bool(term),
+                        bool(trunc or cut),
+                        np.asarray(traj[i]),
+                        shots[i],
+                        steps[i] if keep_steps else None,
+                    )
                     ep.info["labkit_success"] = bool(success(ep))
                     done[ep.index] = ep
                     bar.update(1)
@@ -319,10 +347,20 @@ def _run(policy: Any, env: Any, n_episodes: int, *, seed: int, batch_size: int, 
     return [done[k] for k in range(n_episodes)]
 
 
-def evaluate(policy: Any, env: str | Callable[[], gym.Env] | gym.Env | VecEnv, n_episodes: int = 100, *,
-             seed: int = 0, batch_size: int = 25, record_episodes: int = 0, deterministic: bool | None = None,
-             generator_seed: int | None = None, max_steps: int | None = 10_000, progress: bool = True,
-             success: Callable[[Episode], bool] | None = None) -> EvalResult:
+def evaluate(
+    policy: Any,
+    env: str | Callable[[], gym.Env] | gym.Env | VecEnv,
+    n_episodes: int = 100,
+    *,
+    seed: int = 0,
+    batch_size: int = 25,
+    record_episodes: int = 0,
+    deterministic: bool | None = None,
+    generator_seed: int | None = None,
+    max_steps: int | None = 10_000,
+    progress: bool = True,
+    success: Callable[[Episode], bool] | None = None,
+) -> EvalResult:
     """Run ``n_episodes`` episodes (env seeds ``seed, seed + 1, ...``) and measure them.
 
     :param policy: SB3 model, labkit chunk policy or callable expert (see the module docstring).
@@ -340,15 +378,31 @@ def evaluate(policy: Any, env: str | Callable[[], gym.Env] | gym.Env | VecEnv, n
     start = time.perf_counter()
     if isinstance(env, VecEnv):
         return _evaluate_vec(policy, env, seed=seed, deterministic=True if deterministic is None else deterministic)
-    eps = _run(policy, env, n_episodes, seed=seed, batch_size=batch_size, record_episodes=record_episodes,
-               deterministic=deterministic, generator_seed=generator_seed, max_steps=max_steps, keep_steps=False,
-               progress=progress, desc="evaluate", success=success)
+    eps = _run(
+        policy,
+        env,
+        n_episodes,
+        seed=seed,
+        batch_size=batch_size,
+        record_episodes=record_episodes,
+        deterministic=deterministic,
+        generator_seed=generator_seed,
+        max_steps=max_steps,
+        keep_steps=False,
+        progress=progress,
+        desc="evaluate",
+        success=success,
+    )
     return EvalResult(
         successes=np.array([e.info["labkit_success"] for e in eps], dtype=bool),
-        returns=np.array([e.ret for e in eps]), lengths=np.array([e.length for e in eps]),
+        returns=np.array([e.ret for e in eps]),
+        lengths=np.array([e.length for e in eps]),
         routes=np.array([str(e.info.get("route", "none")) for e in eps]),
-        trajectories=[e.trajectory for e in eps], frames=[e.frames for e in eps[:record_episodes]],
-        seconds=time.perf_counter() - start, has_routes=any("route" in e.info for e in eps))
+        trajectories=[e.trajectory for e in eps],
+        frames=[e.frames for e in eps[:record_episodes]],
+        seconds=time.perf_counter() - start,
+        has_routes=any("route" in e.info for e in eps),
+    )
 
 
 def _evaluate_vec(policy: Any, venv: VecEnv, *, seed: int | None, deterministic: bool) -> EvalResult:
@@ -371,18 +425,29 @@ def _evaluate_vec(policy: Any, venv: VecEnv, *, seed: int | None, deterministic:
             if np.isnan(success[i]):
                 success[i] = float(infos[i].get("is_success", False))
                 ret[i] = float(infos[i].get("episode", {}).get("r", np.nan))
-    return EvalResult(successes=success.astype(bool), returns=ret, lengths=length, routes=np.full(n, "none"),
-                      trajectories=[], frames=[], seconds=time.perf_counter() - start, env_steps=env_steps)
+    return EvalResult(
+        successes=success.astype(bool),
+        returns=ret,
+        lengths=length,
+        routes=np.full(n, "none"),
+        trajectories=[],
+        frames=[],
+        seconds=time.perf_counter() - start,
+        env_steps=env_steps,
+    )
 
 
-def record(policy: Any, env: str | Callable[[], gym.Env], seed: int = 0, **kwargs: Any) -> tuple[list[np.ndarray], bool]:
+def record(
+    policy: Any, env: str | Callable[[], gym.Env], seed: int = 0, **kwargs: Any
+) -> tuple[list[np.ndarray], bool]:
     """Frames ``(H, W, 3)`` of one episode and whether it succeeded (``kwargs`` as for :func:`evaluate`)."""
     res = evaluate(policy, env, 1, seed=seed, record_episodes=1, progress=False, **kwargs)
     return res.frames[0], bool(res.successes[0])
 
 
-def find_start(policy: Any, env: str | Callable[[], gym.Env], *, success: bool = False, seeds: range = range(20),
-               **kwargs: Any) -> int | None:
+def find_start(
+    policy: Any, env: str | Callable[[], gym.Env], *, success: bool = False, seeds: range = range(20), **kwargs: Any
+) -> int | None:
     """The first seed in ``seeds`` whose episode ends with ``success`` (``record(policy, env, seed)`` replays it).
 
     E.g. a start from which the prior fails, to film it before and after RL. ``kwargs`` as for :func:`evaluate`.
@@ -393,11 +458,22 @@ def find_start(policy: Any, env: str | Callable[[], gym.Env], *, success: bool =
     return None
 
 
-def collect(policy: Any, env: str | Callable[[], gym.Env] | gym.Env, n_episodes: int, seed: int, *,
-            expert_name: str, env_id: str | None = None, created_with: str = "", progress: bool = True,
-            info_keys: tuple[str, ...] = ("is_success", "route"), max_steps: int | None = None,
-            extra_metadata: dict[str, Any] | None = None, success: Callable[[Episode], bool] | None = None,
-            batch_size: int = 1) -> EpisodeDataset:
+def collect(
+    policy: Any,
+    env: str | Callable[[], gym.Env] | gym.Env,
+    n_episodes: int,
+    seed: int,
+    *,
+    expert_name: str,
+    env_id: str | None = None,
+    created_with: str = "",
+    progress: bool = True,
+    info_keys: tuple[str, ...] = ("is_success", "route"),
+    max_steps: int | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+    success: Callable[[Episode], bool] | None = None,
+    batch_size: int = 1,
+) -> EpisodeDataset:
     """Roll ``policy`` out for ``n_episodes`` episodes and return them as a dataset.
 
     Episode ``i`` starts with ``env.reset(seed=seed + i)`` and its own ``np.random.default_rng(seed + i)``,
@@ -417,26 +493,46 @@ def collect(policy: Any, env: str | Callable[[], gym.Env] | gym.Env, n_episodes:
             probe.close()
         if env_id is None:
             raise ValueError("the env has no spec id; pass env_id='...' to name the environment.")
-    eps = _run(policy, env, n_episodes, seed=seed, batch_size=batch_size, record_episodes=0, deterministic=None,
-               generator_seed=None, max_steps=max_steps, keep_steps=True, progress=progress, desc="collecting",
-               success=success)
+    eps = _run(
+        policy,
+        env,
+        n_episodes,
+        seed=seed,
+        batch_size=batch_size,
+        record_episodes=0,
+        deterministic=None,
+        generator_seed=None,
+        max_steps=max_steps,
+        keep_steps=True,
+        progress=progress,
+        desc="collecting",
+        success=success,
+    )
     recorder = EpisodeRecorder()
     defaults, names = {"is_success": False, "route": "none"}, {"is_success": "success"}
     for ep in eps:
         for t in range(ep.length):
-            recorder.add_step(*(ep.steps[k][t] for k in ("observations", "actions", "rewards", "terminations",
-                                                         "truncations")))
+            recorder.add_step(
+                *(ep.steps[k][t] for k in ("observations", "actions", "rewards", "terminations", "truncations"))
+            )
         extra: dict[str, Any] = {"reset_seed": seed + ep.index}
         for key in info_keys:
             if key in ep.info or key in defaults:
                 extra[names.get(key, key)] = ep.info.get(key, defaults.get(key))
             else:
-                raise KeyError(f"info key {key!r} missing at the end of episode {ep.index}; got keys {sorted(ep.info)}.")
+                raise KeyError(
+                    f"info key {key!r} missing at the end of episode {ep.index}; got keys {sorted(ep.info)}."
+                )
         if "success" in extra or success is not None:
             extra["success"] = bool(ep.info["labkit_success"]) if success is not None else bool(extra["success"])
         recorder.end_episode(extra, final_observation=ep.trajectory[-1])
-    meta = {**dict(extra_metadata or {}), "env_id": env_id, "expert": expert_name, "seed": int(seed),
-            "created_with": created_with}
+    meta = {
+        **dict(extra_metadata or {}),
+        "env_id": env_id,
+        "expert": expert_name,
+        "seed": int(seed),
+        "created_with": created_with,
+    }
     return recorder.to_dataset(meta)
 
 

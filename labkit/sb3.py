@@ -47,10 +47,20 @@ class TrainingMonitor(BaseCallback):
     excluded).
     """
 
-    def __init__(self, eval_env: str | Callable | VecEnv | None = None, eval_every: int = 5_000,
-                 n_eval_episodes: int = 10, *, total_env_steps: int | None = None, deterministic: bool = True,
-                 eval_seed: int = 10_000, success: Callable[[Episode], bool] | None = None, progress: bool = True,
-                 desc: str | None = None, verbose: int = 0) -> None:
+    def __init__(
+        self,
+        eval_env: str | Callable | VecEnv | None = None,
+        eval_every: int = 5_000,
+        n_eval_episodes: int = 10,
+        *,
+        total_env_steps: int | None = None,
+        deterministic: bool = True,
+        eval_seed: int = 10_000,
+        success: Callable[[Episode], bool] | None = None,
+        progress: bool = True,
+        desc: str | None = None,
+        verbose: int = 0,
+    ) -> None:
         super().__init__(verbose)
         self.eval_env, self.eval_every = eval_env, check_int("eval_every", eval_every)
         self.n_eval_episodes = check_int("n_eval_episodes", n_eval_episodes)
@@ -66,22 +76,39 @@ class TrainingMonitor(BaseCallback):
         if isinstance(self.eval_env, VecEnv):
             res = evaluate(self.model, self.eval_env, seed=self.eval_seed, deterministic=self.deterministic)
         else:
-            res = evaluate(self.model, self.eval_env, self.n_eval_episodes, seed=self.eval_seed,
-                           deterministic=self.deterministic, progress=False, batch_size=self.n_eval_episodes,
-                           success=self.success)
+            res = evaluate(
+                self.model,
+                self.eval_env,
+                self.n_eval_episodes,
+                seed=self.eval_seed,
+                deterministic=self.deterministic,
+                progress=False,
+                batch_size=self.n_eval_episodes,
+                success=self.success,
+            )
         self._eval_time += time.perf_counter() - t
-        self.log.record(env_steps=self.env_steps, success_rate=res.success_rate,
-                        mean_return=float(np.nanmean(res.returns)),
-                        seconds=time.perf_counter() - self._t0 - self._eval_time)
+        self.log.record(
+            env_steps=self.env_steps,
+            success_rate=res.success_rate,
+            mean_return=float(np.nanmean(res.returns)),
+            seconds=time.perf_counter() - self._t0 - self._eval_time,
+        )
         if self._bar is not None:
-            self._bar.set_postfix(ret=f"{np.nanmean(res.returns):.2f}", success=f"{res.success_rate:.0%}", refresh=False)
+            self._bar.set_postfix(
+                ret=f"{np.nanmean(res.returns):.2f}", success=f"{res.success_rate:.0%}", refresh=False
+            )
         self._next = self.env_steps + self.eval_every
 
     def _on_training_start(self) -> None:
         self._t0 = time.perf_counter() - self.log.seconds
         total = self.total or self.locals.get("total_timesteps")
-        self._bar = tqdm(total=total, desc=self.desc or type(self.model).__name__, unit="env step",
-                         disable=not self.progress, leave=False)
+        self._bar = tqdm(
+            total=total,
+            desc=self.desc or type(self.model).__name__,
+            unit="env step",
+            disable=not self.progress,
+            leave=False,
+        )
         self._bar.update(self.env_steps)
         if self.eval_env is not None and not self.log.history:
             self._evaluate()

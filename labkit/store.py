@@ -27,8 +27,13 @@ __all__ = ["load", "save"]
 _KINDS = {".npz": "dataset", ".pt": "policy"}
 
 
-def load(name_or_path: str | os.PathLike, *, env_id: str | None = None, obs_dim: int | None = None,
-         action_dim: int | None = None) -> Any:
+def load(
+    name_or_path: str | os.PathLike,
+    *,
+    env_id: str | None = None,
+    obs_dim: int | None = None,
+    action_dim: int | None = None,
+) -> Any:
     """Load a shipped entry by name, or a dataset (``.npz``) or policy checkpoint (``.pt``) by path.
 
     :param env_id: refuse a file made for another env (shipped entries always check their own).
@@ -41,15 +46,22 @@ def load(name_or_path: str | os.PathLike, *, env_id: str | None = None, obs_dim:
             raise ValueError(f"{name_or_path!r} was made for {item.env_id!r}, not {env_id!r}.")
         if item.kind == "dataset":
             return load_demos(name_or_path)
-        policy, _ = load_checkpoint(data_path(name_or_path), expected_env_id=item.env_id, expected_obs_dim=obs_dim,
-                                    expected_action_dim=action_dim, regenerate_hint=item.command)
+        policy, _ = load_checkpoint(
+            data_path(name_or_path),
+            expected_env_id=item.env_id,
+            expected_obs_dim=obs_dim,
+            expected_action_dim=action_dim,
+            regenerate_hint=item.command,
+        )
         return policy
     path = Path(name_or_path)
     kind = _KINDS.get(path.suffix)
     if kind is None:
         known = ", ".join(SHIPPED)
-        raise ValueError(f"Cannot load {str(name_or_path)!r}: give a shipped name ({known}) or a path ending in "
-                         ".npz (dataset) or .pt (policy checkpoint).")
+        raise ValueError(
+            f"Cannot load {str(name_or_path)!r}: give a shipped name ({known}) or a path ending in "
+            ".npz (dataset) or .pt (policy checkpoint)."
+        )
     if kind == "dataset":
         return load_dataset(path, expected_env_id=env_id)
     policy, _ = load_checkpoint(path, expected_env_id=env_id, expected_obs_dim=obs_dim, expected_action_dim=action_dim)

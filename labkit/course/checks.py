@@ -31,8 +31,17 @@ import numpy as np
 
 from labkit.envs.registry import make
 
-__all__ = ["EXERCISES", "CheckResult", "Exercise", "check", "check_close", "check_env_spaces", "check_true", "close",
-           "exercise"]
+__all__ = [
+    "EXERCISES",
+    "CheckResult",
+    "Exercise",
+    "check",
+    "check_close",
+    "check_env_spaces",
+    "check_true",
+    "close",
+    "exercise",
+]
 
 
 @dataclass(frozen=True)
@@ -80,9 +89,11 @@ class CheckResult:
 
     def _repr_html_(self) -> str:
         color, mark = ("#1a7f37", "&#10004; correct") if self.passed else ("#b35900", "&#10008; not yet")
-        return (f'<div style="border-left:4px solid {color};padding:4px 10px;margin:4px 0;background:#f6f8fa">'
-                f'<b style="color:{color}">{mark}</b> <code>{html.escape(self.exercise)}</code>: '
-                f"{html.escape(self.message)}</div>")
+        return (
+            f'<div style="border-left:4px solid {color};padding:4px 10px;margin:4px 0;background:#f6f8fa">'
+            f'<b style="color:{color}">{mark}</b> <code>{html.escape(self.exercise)}</code>: '
+            f"{html.escape(self.message)}</div>"
+        )
 
     def __repr__(self) -> str:
         return f"{'correct' if self.passed else 'not yet'} [{self.exercise}]: {self.message}"
@@ -137,7 +148,7 @@ def check(exercise_id: str, answer: Any) -> None:
     else:
         try:
             out = ex.verify(answer)
-            passed, detail = (out if isinstance(out, tuple) else (bool(out), ""))
+            passed, detail = out if isinstance(out, tuple) else (bool(out), "")
             message = (detail or "well done") if passed else f"{detail + '. ' if detail else ''}Hint: {ex.hint}"
             result = CheckResult(exercise_id, bool(passed), message)
         except NotImplementedError:

@@ -33,13 +33,24 @@ def error_outputs(nb) -> list[str]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 errors.append(f"{out.get('ename')}: {out.get('evalue')}")
-            elif out.get("output_type") == "stream" and out.get("name") == "stderr" and "Traceback" in out.get("text", ""):
+            elif (
+                out.get("output_type") == "stream"
+                and out.get("name") == "stderr"
+                and "Traceback" in out.get("text", "")
+            ):
                 errors.append(out["text"][-500:])
     return errors
 
 
-def execute_notebook(path: str | Path, *, smoke: bool, timeout: int = 1800, cwd: str | Path | None = None,
-                     solutions: bool = False, check_log: str | Path | None = None):
+def execute_notebook(
+    path: str | Path,
+    *,
+    smoke: bool,
+    timeout: int = 1800,
+    cwd: str | Path | None = None,
+    solutions: bool = False,
+    check_log: str | Path | None = None,
+):
     """Run one notebook top to bottom in a fresh kernel; return the executed ``NotebookNode``.
 
     :param solutions: replace every exercise cell by its worked solution (``solutions/<stem>.py``) first.
@@ -62,8 +73,9 @@ def execute_notebook(path: str | Path, *, smoke: bool, timeout: int = 1800, cwd:
     # Figures carry plotly.js inline as well as plotly's JSON, so the HTML export shows them offline.
     os.environ.setdefault("PLOTLY_RENDERER", "plotly_mimetype+notebook")
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(cwd or path.parent)}})
+        client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd or path.parent)}}
+        )
         client.execute()
     finally:
         for k, v in old.items():
@@ -74,8 +86,9 @@ def execute_notebook(path: str | Path, *, smoke: bool, timeout: int = 1800, cwd:
     return nb
 
 
-def run_notebooks(paths: list[str] | None = None, *, smoke: bool = False, out: str = "build/notebooks",
-                  timeout: int = 1800) -> int:
+def run_notebooks(
+    paths: list[str] | None = None, *, smoke: bool = False, out: str = "build/notebooks", timeout: int = 1800
+) -> int:
     """Execute notebooks, write executed copies, HTML and ``summary.json``; return an exit code."""
     nbs = [Path(p) for p in paths] if paths else sorted((ROOT / "notebooks").glob(NOTEBOOK_GLOB))
     missing = [str(p) for p in nbs if not p.is_file()]
@@ -108,8 +121,9 @@ def run_notebooks(paths: list[str] | None = None, *, smoke: bool = False, out: s
             nbformat.write(nb, out_dir / nb_path.name)
             html, _ = HTMLExporter().from_notebook_node(nb)
             (out_dir / nb_path.with_suffix(".html").name).write_text(html, encoding="utf-8")
-        rows.append({"notebook": nb_path.name, "mode": mode, "status": status, "seconds": round(seconds, 1),
-                     "detail": detail})
+        rows.append(
+            {"notebook": nb_path.name, "mode": mode, "status": status, "seconds": round(seconds, 1), "detail": detail}
+        )
     (out_dir / "summary.json").write_text(json.dumps(rows, indent=2))
     width = max(len(r["notebook"]) for r in rows)
     print(f"\n{'notebook':<{width}}  status  seconds")

@@ -47,23 +47,73 @@ class Leaf:
 A = "A. Generative tools for RL"
 B = "B. RL for generative policies"
 LEAVES: list[Leaf] = [
-    Leaf((A, "A1 Base model", "LLM / VLM"), "LLMs as abstract reasoners; VLMs for vision + language", "04_generative_rewards"),
-    Leaf((A, "A1 Base model", "Diffusion model"), "low-level behaviour generation (Diffusion Policy)", "03_diffusion_policy"),
-    Leaf((A, "A1 Base model", "World model / VPM"), "state predictors, video prediction models", "05_representations_and_world_models"),
+    Leaf(
+        (A, "A1 Base model", "LLM / VLM"),
+        "LLMs as abstract reasoners; VLMs for vision + language",
+        "04_generative_rewards",
+    ),
+    Leaf(
+        (A, "A1 Base model", "Diffusion model"),
+        "low-level behaviour generation (Diffusion Policy)",
+        "03_diffusion_policy",
+    ),
+    Leaf(
+        (A, "A1 Base model", "World model / VPM"),
+        "state predictors, video prediction models",
+        "05_representations_and_world_models",
+    ),
     Leaf((A, "A2 Modality", "state -> actions"), "low-level state in, low-level actions out", "03_diffusion_policy"),
-    Leaf((A, "A2 Modality", "multi-modal -> states"), "frames and text in, state predictions out", "05_representations_and_world_models"),
-    Leaf((A, "A3 Task", "5.1 Reward signal"), "Eureka, Text2Reward, VLM-RMs, RoboCLIP, Diffusion Reward, VIPER", "04_generative_rewards"),
-    Leaf((A, "A3 Task", "5.2 State representation"), "representations from frames; Dreamer-style world models", "05_representations_and_world_models"),
-    Leaf((A, "A3 Task", "5.3 Planning & exploration"), "SayCan, Plan-Seq-Learn, ELLM, Diffuser, IDQL", "06_planning_and_exploration"),
-    Leaf((B, "B1 RL pre-training", "Transformer policy"), "Decision Transformer, Q-Transformer", "09_decision_transformer"),
-    Leaf((B, "B1 RL pre-training", "Diffusion policy"), "Diffusion-QL, IDQL, consistency policies", "08_offline_rl_diffusion"),
-    Leaf((B, "B1 RL pre-training", "Primitive generator"), "RL-trained skills that a planner sequences", "06_planning_and_exploration"),
+    Leaf(
+        (A, "A2 Modality", "multi-modal -> states"),
+        "frames and text in, state predictions out",
+        "05_representations_and_world_models",
+    ),
+    Leaf(
+        (A, "A3 Task", "5.1 Reward signal"),
+        "Eureka, Text2Reward, VLM-RMs, RoboCLIP, Diffusion Reward, VIPER",
+        "04_generative_rewards",
+    ),
+    Leaf(
+        (A, "A3 Task", "5.2 State representation"),
+        "representations from frames; Dreamer-style world models",
+        "05_representations_and_world_models",
+    ),
+    Leaf(
+        (A, "A3 Task", "5.3 Planning & exploration"),
+        "SayCan, Plan-Seq-Learn, ELLM, Diffuser, IDQL",
+        "06_planning_and_exploration",
+    ),
+    Leaf(
+        (B, "B1 RL pre-training", "Transformer policy"),
+        "Decision Transformer, Q-Transformer",
+        "09_decision_transformer",
+    ),
+    Leaf(
+        (B, "B1 RL pre-training", "Diffusion policy"),
+        "Diffusion-QL, IDQL, consistency policies",
+        "08_offline_rl_diffusion",
+    ),
+    Leaf(
+        (B, "B1 RL pre-training", "Primitive generator"),
+        "RL-trained skills that a planner sequences",
+        "06_planning_and_exploration",
+    ),
     Leaf((B, "B2 RL fine-tuning", "Policy-specific"), "DPPO: the denoising chain as an MDP", "10_dppo_finetuning"),
-    Leaf((B, "B2 RL fine-tuning", "Policy-agnostic"), "residual RL, DSRL (noise-space steering), PA-RL", "07_plug_priors_into_sb3"),
+    Leaf(
+        (B, "B2 RL fine-tuning", "Policy-agnostic"),
+        "residual RL, DSRL (noise-space steering), PA-RL",
+        "07_plug_priors_into_sb3",
+    ),
     Leaf((B, "B3 Policy distillation", "Generalist -> expert"), "RPD", "11_distillation"),
     Leaf((B, "B3 Policy distillation", "Experts -> generalist"), "RLDG", "11_distillation"),
-    Leaf((B, "Safety & open challenges", "Safety"), "SafeVLA; constraint-aware sampling", "12_safety_and_open_challenges"),
-    Leaf((B, "Safety & open challenges", "Open challenges"), "latency, forgetting, grounding, scalability", "12_safety_and_open_challenges"),
+    Leaf(
+        (B, "Safety & open challenges", "Safety"), "SafeVLA; constraint-aware sampling", "12_safety_and_open_challenges"
+    ),
+    Leaf(
+        (B, "Safety & open challenges", "Open challenges"),
+        "latency, forgetting, grounding, scalability",
+        "12_safety_and_open_challenges",
+    ),
 ]
 
 
@@ -91,10 +141,23 @@ def taxonomy_figure(height: int = 620) -> go.Figure:
             else:
                 hover.append(f"<b>{leaf.path[depth]}</b>")
                 colors.append("#1f77b4" if leaf.path[0] == A else "#d62728")
-    fig = go.Figure(go.Sunburst(ids=ids, labels=labels, parents=parents, hovertext=hover, hoverinfo="text",
-                                marker=dict(colors=colors), insidetextorientation="radial", maxdepth=3))
-    fig.update_layout(title="The duality of generative AI and RL in robotics (green: runnable here)",
-                      height=height, margin=dict(t=50, l=0, r=0, b=0))
+    fig = go.Figure(
+        go.Sunburst(
+            ids=ids,
+            labels=labels,
+            parents=parents,
+            hovertext=hover,
+            hoverinfo="text",
+            marker=dict(colors=colors),
+            insidetextorientation="radial",
+            maxdepth=3,
+        )
+    )
+    fig.update_layout(
+        title="The duality of generative AI and RL in robotics (green: runnable here)",
+        height=height,
+        margin=dict(t=50, l=0, r=0, b=0),
+    )
     return fig
 
 

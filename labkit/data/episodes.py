@@ -37,10 +37,7 @@ STEP_ARRAYS = ("observations", "actions", "rewards", "terminations", "truncation
 REQUIRED_METADATA = ("env_id", "expert", "seed", "created_with")
 DERIVED_METADATA = ("obs_dim", "action_dim", "n_episodes", "version")
 _EPISODE_PREFIX = "episode__"  # npz key prefix of the per-episode fields
-_GENERIC_HINT = (
-    "regenerate it with the command in data/README.md "
-    "(or labkit.collect + labkit.save)"
-)
+_GENERIC_HINT = "regenerate it with the command in data/README.md (or labkit.collect + labkit.save)"
 
 
 class DatasetError(ValueError):
@@ -68,9 +65,7 @@ def _json_default(value: Any) -> Any:
 
 def _canonical_json(metadata: Mapping[str, Any]) -> str:
     """One spelling per metadata dict: sorted keys, no spaces, ASCII only."""
-    return json.dumps(
-        dict(metadata), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=_json_default
-    )
+    return json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=_json_default)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -200,9 +195,7 @@ class EpisodeDataset:
         ends = _check_episode_ends(episode_ends, n)
         n_episodes = int(ends.size)
 
-        fields = {
-            str(k): _normalise_episode_field(str(k), v, n_episodes) for k, v in (episode_fields or {}).items()
-        }
+        fields = {str(k): _normalise_episode_field(str(k), v, n_episodes) for k, v in (episode_fields or {}).items()}
 
         derived = {"obs_dim": obs.shape[1], "action_dim": act.shape[1], "n_episodes": n_episodes}
         meta = _check_metadata(metadata, derived)
@@ -286,9 +279,7 @@ class EpisodeDataset:
         else:
             raise ValueError(f"filter takes a boolean mask or episode indices; got dtype {selector.dtype}.")
         starts, ends = self.episode_starts[keep], self._episode_ends[keep]
-        steps = (
-            np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)]) if keep.size else np.zeros(0, np.int64)
-        )
+        steps = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)]) if keep.size else np.zeros(0, np.int64)
         meta = {k: v for k, v in self._metadata.items() if k not in DERIVED_METADATA}
         note = f"filter: kept {keep.size}/{len(self)} episodes of {self.content_hash[:12]}"
         meta["history"] = [*meta.get("history", []), note]

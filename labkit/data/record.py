@@ -117,4 +117,3 @@ class EpisodeRecorder:
             episode_fields=fields,
             metadata=metadata,
         )
-

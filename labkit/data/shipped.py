@@ -42,21 +42,44 @@ class Shipped:
         return f"python -m labkit make-data {self.name}"
 
 
-SHIPPED: dict[str, Shipped] = {s.name: s for s in (
-    Shipped("two_routes_demos.npz", "labkit/TwoRoutes-v0", "dataset",
-            "200 scripted-expert episodes on TwoRoutes, both routes (~50/50), 100% success"),
-    Shipped("two_routes_mixed.npz", "labkit/TwoRoutes-v0", "dataset",
+SHIPPED: dict[str, Shipped] = {
+    s.name: s
+    for s in (
+        Shipped(
+            "two_routes_demos.npz",
+            "labkit/TwoRoutes-v0",
+            "dataset",
+            "200 scripted-expert episodes on TwoRoutes, both routes (~50/50), 100% success",
+        ),
+        Shipped(
+            "two_routes_mixed.npz",
+            "labkit/TwoRoutes-v0",
+            "dataset",
             "mixed quality for offline RL: 100 expert, 100 noisy-expert (noise 1.0), 150 failing (expert to the "
-            "split, then straight up into the cup) episodes with rewards; episode field 'quality'"),
-    Shipped("two_routes_prior.pt", "labkit/TwoRoutes-v0", "policy",
+            "split, then straight up into the cup) episodes with rewards; episode field 'quality'",
+        ),
+        Shipped(
+            "two_routes_prior.pt",
+            "labkit/TwoRoutes-v0",
+            "policy",
             "diffusion prior (preset 'prior': To=2, H=8, Ta=4, DDIM 10 steps, MLP 128) trained 3,000 iterations on "
-            "two_routes_demos: ~99% success on TwoRoutes, ~47% on TwoRoutesBlocked (the right route closed)"),
-    Shipped("push_block_demos.npz", "labkit/PushBlock-v0", "dataset",
-            "200 PushBlockExpert episodes on PushBlock, all kept (failures too: ~75% success, flagged per episode)"),
-    Shipped("push_block_prior.pt", "labkit/PushBlock-v0", "policy",
+            "two_routes_demos: ~99% success on TwoRoutes, ~47% on TwoRoutesBlocked (the right route closed)",
+        ),
+        Shipped(
+            "push_block_demos.npz",
+            "labkit/PushBlock-v0",
+            "dataset",
+            "200 PushBlockExpert episodes on PushBlock, all kept (failures too: ~75% success, flagged per episode)",
+        ),
+        Shipped(
+            "push_block_prior.pt",
+            "labkit/PushBlock-v0",
+            "policy",
             "diffusion prior (preset 'prior': To=2, H=8, Ta=4, DDIM 10 steps, MLP 128) trained 3,000 iterations on "
-            "push_block_demos; good but not good enough (23% success over 100 episodes)"),
-)}
+            "push_block_demos; good but not good enough (23% success over 100 episodes)",
+        ),
+    )
+}
 
 
 def entry(name: str) -> Shipped:

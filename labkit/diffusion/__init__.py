@@ -14,5 +14,12 @@ The networks are in ``labkit.models``; the policies built from them in ``labkit.
 from labkit.diffusion.chain import denoise, gaussian_log_prob, step_log_probs
 from labkit.diffusion.scheduler import DDIMScheduler, DDPMScheduler, SchedulerOutput, make_betas
 
-__all__ = ["DDIMScheduler", "DDPMScheduler", "SchedulerOutput", "denoise", "gaussian_log_prob", "make_betas",
-           "step_log_probs"]
+__all__ = [
+    "DDIMScheduler",
+    "DDPMScheduler",
+    "SchedulerOutput",
+    "denoise",
+    "gaussian_log_prob",
+    "make_betas",
+    "step_log_probs",
+]

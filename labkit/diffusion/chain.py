@@ -39,8 +39,9 @@ def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) ->
     return logp.reshape(x.shape[0], -1).sum(dim=1)  # (B,)
 
 
-def _mean_std(denoiser: nn.Module, sched: DDPMScheduler, x: torch.Tensor, t: int, cond: torch.Tensor,
-              min_std: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _mean_std(
+    denoiser: nn.Module, sched: DDPMScheduler, x: torch.Tensor, t: int, cond: torch.Tensor, min_std: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and (clipped) std of the Gaussian of the step leaving timestep ``t``: (B, H, A) each."""
     t_batch = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)  # (B,)
     out = sched.step(denoiser(x, t_batch, cond), t, x, noise=torch.zeros_like(x))  # no draw here

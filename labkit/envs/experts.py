@@ -189,7 +189,9 @@ class PushBlockExpert:
             waypoint = block - push * (touch + 0.02) + side * offset
             if along > -touch:  # beside or in front of the face: go round the block first
                 sign = np.sign(across) if abs(across) > 1e-3 else 1.0
-                waypoint = block + sign * side * (1.5 * self.half_size + self.pusher_radius + 0.02) - push * (touch + 0.02)
+                waypoint = (
+                    block + sign * side * (1.5 * self.half_size + self.pusher_radius + 0.02) - push * (touch + 0.02)
+                )
             action = self.gain * (waypoint - pusher)
         return _cap_and_jitter(action, self.noise, rng)
 

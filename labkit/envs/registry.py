@@ -21,7 +21,11 @@ LABKIT_ENVS: dict[str, tuple[str, int, dict]] = {
     # The same task with the obstacle moved right: the route on the left is now shorter.
     "labkit/TwoRoutesShifted-v0": ("labkit.envs.two_routes:TwoRoutesEnv", 100, {"obstacle": (0.12, 0.0)}),
     # The right route closed by a barrier the observation does not show; reward 1 on success only.
-    "labkit/TwoRoutesBlocked-v0": ("labkit.envs.two_routes:TwoRoutesEnv", 100, {"blocked": "right", "reward": "sparse"}),
+    "labkit/TwoRoutesBlocked-v0": (
+        "labkit.envs.two_routes:TwoRoutesEnv",
+        100,
+        {"blocked": "right", "reward": "sparse"},
+    ),
     # Contact-rich pushing: a disk pushes a square block into a target pose (position and angle).
     "labkit/PushBlock-v0": ("labkit.envs.push_block:PushBlockEnv", 200, {}),
 }

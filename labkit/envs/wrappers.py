@@ -30,13 +30,22 @@ class ActionChunkWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gym.utils.RecordConstructorArgs.__init__(self, n_action_steps=n_action_steps)
         gym.Wrapper.__init__(self, env)
         box = env.action_space
-        if not isinstance(box, spaces.Box) or isinstance(n_action_steps, bool) or int(n_action_steps) != n_action_steps \
-                or n_action_steps < 1:
-            raise ValueError(f"ActionChunkWrapper needs a Box action space and an integer n_action_steps >= 1. "
-                             f"Got {box} and {n_action_steps!r}.")
+        if (
+            not isinstance(box, spaces.Box)
+            or isinstance(n_action_steps, bool)
+            or int(n_action_steps) != n_action_steps
+            or n_action_steps < 1
+        ):
+            raise ValueError(
+                f"ActionChunkWrapper needs a Box action space and an integer n_action_steps >= 1. "
+                f"Got {box} and {n_action_steps!r}."
+            )
         self.n_action_steps, self.action_dim = int(n_action_steps), int(np.prod(box.shape))
-        self.action_space = spaces.Box(np.tile(box.low.ravel(), self.n_action_steps),
-                                       np.tile(box.high.ravel(), self.n_action_steps), dtype=box.dtype)
+        self.action_space = spaces.Box(
+            np.tile(box.low.ravel(), self.n_action_steps),
+            np.tile(box.high.ravel(), self.n_action_steps),
+            dtype=box.dtype,
+        )
 
     def step(self, action):
         chunk = np.asarray(action, dtype=np.float32).reshape(self.n_action_steps, self.action_dim)  # (Ta, A)

@@ -25,21 +25,24 @@ __all__ = ["DPPO_ACTOR", "dppo_config", "pretrain_diffusion", "pretrain_gaussian
 DPPO_ACTOR = dict(num_inference_steps=10, ft_denoising_steps=10, min_std=0.1)
 
 
-def _pretrain(kind: str, demos: EpisodeDataset, iterations: int, n_episodes: int, seed: int,
-              progress: bool) -> BaseChunkPolicy:
+def _pretrain(
+    kind: str, demos: EpisodeDataset, iterations: int, n_episodes: int, seed: int, progress: bool
+) -> BaseChunkPolicy:
     subset = demos.filter(np.arange(min(n_episodes, len(demos))))
     policy, _ = behaviour_cloning(kind, subset, iterations=iterations, seed=seed, progress=progress, preset="dppo")
     return policy
 
 
-def pretrain_diffusion(demos: EpisodeDataset, *, iterations: int = 200, n_episodes: int = 100, seed: int = 0,
-                       progress: bool = True) -> BaseChunkPolicy:
+def pretrain_diffusion(
+    demos: EpisodeDataset, *, iterations: int = 200, n_episodes: int = 100, seed: int = 0, progress: bool = True
+) -> BaseChunkPolicy:
     """A deliberately under-trained diffusion policy: ``iterations`` of BC on the first ``n_episodes`` demos."""
     return _pretrain("diffusion", demos, iterations, n_episodes, seed, progress)
 
 
-def pretrain_gaussian(demos: EpisodeDataset, *, iterations: int = 200, n_episodes: int = 100, seed: int = 0,
-                      progress: bool = True) -> BaseChunkPolicy:
+def pretrain_gaussian(
+    demos: EpisodeDataset, *, iterations: int = 200, n_episodes: int = 100, seed: int = 0, progress: bool = True
+) -> BaseChunkPolicy:
     """The Gaussian counterpart of :func:`pretrain_diffusion` (same data, horizons and budget)."""
     return _pretrain("gaussian", demos, iterations, n_episodes, seed, progress)
 

@@ -93,12 +93,20 @@ def train_offline_suite(
     """
     seconds, logs = {}, {}
     t0 = time.perf_counter()
-    gauss, logs["Gaussian BC"] = behaviour_cloning("gaussian", data, iterations=bc_iterations, seed=seed,
-                                                   progress=progress, preset="offline")
+    gauss, logs["Gaussian BC"] = behaviour_cloning(
+        "gaussian", data, iterations=bc_iterations, seed=seed, progress=progress, preset="offline"
+    )
     seconds["Gaussian BC"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    diff, logs["diffusion BC"] = behaviour_cloning("diffusion", data, iterations=bc_iterations, seed=seed,
-                                                   progress=progress, mlp_hidden_dim=hidden_dim, preset="offline")
+    diff, logs["diffusion BC"] = behaviour_cloning(
+        "diffusion",
+        data,
+        iterations=bc_iterations,
+        seed=seed,
+        progress=progress,
+        mlp_hidden_dim=hidden_dim,
+        preset="offline",
+    )
     seconds["diffusion BC"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     torch.manual_seed(seed)
@@ -108,16 +116,23 @@ def train_offline_suite(
     idql = IDQLPolicy(diff, critic, n_samples=idql_samples, selection="softmax", temperature=idql_temperature)
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    dql = make_policy("diffusion", data.obs_dim, data.action_dim, preset="offline", mlp_hidden_dim=hidden_dim,
-                      env_id=data.metadata["env_id"])
+    dql = make_policy(
+        "diffusion",
+        data.obs_dim,
+        data.action_dim,
+        preset="offline",
+        mlp_hidden_dim=hidden_dim,
+        env_id=data.metadata["env_id"],
+    )
     _, logs["Diffusion-QL"] = train_diffusion_ql(dql, data, iterations=dql_iterations, seed=seed, progress=progress)
     seconds["Diffusion-QL"] = time.perf_counter() - t0
     policies = {"Gaussian BC": gauss, "diffusion BC": diff, "IDQL": idql, "Diffusion-QL": dql}
     return OfflineSuite(policies, critic, seconds, logs)
 
 
-def split_observations(data: EpisodeDataset, quality: str = "expert", band: tuple[float, float] = (-0.23, -0.19)
-                       ) -> np.ndarray:
+def split_observations(
+    data: EpisodeDataset, quality: str = "expert", band: tuple[float, float] = (-0.23, -0.19)
+) -> np.ndarray:
     """Observations (M, D) of ``quality`` episodes whose y lies in ``band``: the states at the split point.
 
     There the expert turns left or right and the failing policy goes on up; one row is a good
@@ -136,8 +151,10 @@ def group_returns(data: EpisodeDataset, field: str = "quality") -> dict[str, dic
     :raises KeyError: the dataset has no such per-episode field (the message lists the ones it has).
     """
     if field not in data.episode_fields:
-        raise KeyError(f"the dataset has no per-episode field {field!r}; it has {sorted(data.episode_fields)}. "
-                       "Pass field= one of those (labkit's mixed data tags episodes with 'quality').")
+        raise KeyError(
+            f"the dataset has no per-episode field {field!r}; it has {sorted(data.episode_fields)}. "
+            "Pass field= one of those (labkit's mixed data tags episodes with 'quality')."
+        )
     ends = np.asarray(data.episode_ends)
     starts = np.r_[0, ends[:-1]]
     rewards = np.asarray(data.rewards, dtype=np.float64)
@@ -147,13 +164,23 @@ def group_returns(data: EpisodeDataset, field: str = "quality") -> dict[str, dic
     out = {}
     for g in dict.fromkeys(groups.tolist()):
         m = groups == g
-        out[str(g)] = {"episodes": int(m.sum()), "mean_return": float(returns[m].mean()),
-                       "success_rate": float(success[m].mean()), "mean_length": float((ends - starts)[m].mean())}
+        out[str(g)] = {
+            "episodes": int(m.sum()),
+            "mean_return": float(returns[m].mean()),
+            "success_rate": float(success[m].mean()),
+            "mean_length": float((ends - starts)[m].mean()),
+        }
     return out
 
 
-def normalized_return(returns: np.ndarray | float, data: EpisodeDataset, *, field: str = "quality",
-                      low: str = "failing", high: str = "expert") -> float:
+def normalized_return(
+    returns: np.ndarray | float,
+    data: EpisodeDataset,
+    *,
+    field: str = "quality",
+    low: str = "failing",
+    high: str = "expert",
+) -> float:
     """D4RL-style score: 0 = the ``low`` group's mean return, 1 = the ``high`` group's (mean over ``returns``)."""
     ref = group_returns(data, field)
     for g in (low, high):
@@ -195,8 +222,15 @@ def collect_mixed_dataset(
     ):
         if n < 1:
             raise ValueError(f"every quality needs at least one episode. Got {n} for {quality!r}.")
-        ds = collect(policy, env, n, seed=seed + offset, expert_name=f"{quality}:{policy!r}",
-                     created_with=created_with, progress=progress)
+        ds = collect(
+            policy,
+            env,
+            n,
+            seed=seed + offset,
+            expert_name=f"{quality}:{policy!r}",
+            created_with=created_with,
+            progress=progress,
+        )
         parts.append((ds, quality))
     env.close()
     mixed = concat_datasets([ds for ds, _ in parts])
@@ -204,6 +238,12 @@ def collect_mixed_dataset(
     meta = {k: v for k, v in mixed.metadata.items() if k not in ("obs_dim", "action_dim", "n_episodes", "version")}
     meta["expert"] = "mixed: " + ", ".join(f"{len(ds)} {q}" for ds, q in parts)
     return EpisodeDataset(
-        mixed.observations, mixed.actions, mixed.rewards, mixed.terminations, mixed.truncations,
-        mixed.episode_ends, episode_fields={**mixed.episode_fields, "quality": quality}, metadata=meta,
+        mixed.observations,
+        mixed.actions,
+        mixed.rewards,
+        mixed.terminations,
+        mixed.truncations,
+        mixed.episode_ends,
+        episode_fields={**mixed.episode_fields, "quality": quality},
+        metadata=meta,
     )

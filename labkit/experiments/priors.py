@@ -64,9 +64,18 @@ METHODS = {
 }
 
 
-def make_method_env(method: str, env_id: str, prior: ChunkPolicy | None, n_envs: int, *, seed: int = 0,
-                    scale: float = 0.3, bound: float = 2.0, render: bool = False,
-                    check_env_id: bool = True) -> VecEnv:
+def make_method_env(
+    method: str,
+    env_id: str,
+    prior: ChunkPolicy | None,
+    n_envs: int,
+    *,
+    seed: int = 0,
+    scale: float = 0.3,
+    bound: float = 2.0,
+    render: bool = False,
+    check_env_id: bool = True,
+) -> VecEnv:
     """The vec env the agent of ``method`` acts in: ``Monitor`` per env, seeded, prior wrapper on top.
 
     :param render: wrap each env in a ``FrameRecorder`` (``venv.get_attr("episodes")``), for videos.
@@ -143,16 +152,25 @@ class PriorTask:
 #: reward, so PPO from scratch gets the same n_steps and batch size as residual PPO.
 TASKS: dict[str, PriorTask] = {
     "blocked": PriorTask(
-        "labkit/TwoRoutesBlocked-v0", "two_routes_prior", 100_000,
-        {"scratch": dict(n_steps=32, batch_size=128),  # the same rollouts and updates as residual PPO
-         "residual": dict(scale=1.0, n_steps=32, batch_size=128, policy_kwargs={"log_std_init": -1.5}),
-         "dsrl": dict(n_steps=32, batch_size=128, learning_rate=1e-3)},
+        "labkit/TwoRoutesBlocked-v0",
+        "two_routes_prior",
+        100_000,
+        {
+            "scratch": dict(n_steps=32, batch_size=128),  # the same rollouts and updates as residual PPO
+            "residual": dict(scale=1.0, n_steps=32, batch_size=128, policy_kwargs={"log_std_init": -1.5}),
+            "dsrl": dict(n_steps=32, batch_size=128, learning_rate=1e-3),
+        },
         check_env_id=False,
         description="TwoRoutes prior in a changed world: the right route closed, reward 1 on success only",
-        eval_every=2_000),
+        eval_every=2_000,
+    ),
     "pushblock": PriorTask(
-        "labkit/PushBlock-v0", "push_block_prior", 50_000, {},
-        description="PushBlock prior (~23% success): precise, contact-rich pushing"),
+        "labkit/PushBlock-v0",
+        "push_block_prior",
+        50_000,
+        {},
+        description="PushBlock prior (~23% success): precise, contact-rich pushing",
+    ),
 }
 
 
@@ -192,8 +210,15 @@ def train_with_prior(
     eval_env = make_method_env(method, env_id, prior, n_eval_episodes, seed=10_000 + seed, **kw)
     kwargs = {**PPO_DEFAULTS[method], **(ppo_kwargs or {})}
     model = PPO("MlpPolicy", venv, seed=seed, verbose=0, **kwargs)
-    monitor = TrainingMonitor(eval_env, eval_every, total_env_steps=env_steps, eval_seed=10_000 + seed,
-                              deterministic=EVAL_DETERMINISTIC[method], progress=progress, desc=f"{method} seed {seed}")
+    monitor = TrainingMonitor(
+        eval_env,
+        eval_every,
+        total_env_steps=env_steps,
+        eval_seed=10_000 + seed,
+        deterministic=EVAL_DETERMINISTIC[method],
+        progress=progress,
+        desc=f"{method} seed {seed}",
+    )
     learn(model, env_steps, monitor if callback is None else [monitor, callback])
     monitor.log.meta.update(method=method, seed=seed)
     return model, monitor.log

@@ -46,16 +46,29 @@ def _prior(name: str, demos_name: str) -> Callable[[Path], None]:
     def maker(path: Path) -> None:
         torch.set_num_threads(1)  # the same float sums on every machine
         demos, env_id, iterations = load_demos(demos_name), entry(name).env_id, PRIOR_ITERATIONS[name]
-        prior, _ = behaviour_cloning("diffusion", demos, iterations=iterations, preset="prior", seed=0, progress=False,
-                                     device="cpu")
-        save_checkpoint(prior, path, {"env_id": env_id, "dataset": demos_name, "dataset_hash": demos.content_hash,
-                                      "iterations": iterations, "seed": 0, "made_with": entry(name).command})
+        prior, _ = behaviour_cloning(
+            "diffusion", demos, iterations=iterations, preset="prior", seed=0, progress=False, device="cpu"
+        )
+        save_checkpoint(
+            prior,
+            path,
+            {
+                "env_id": env_id,
+                "dataset": demos_name,
+                "dataset_hash": demos.content_hash,
+                "iterations": iterations,
+                "seed": 0,
+                "made_with": entry(name).command,
+            },
+        )
 
     return maker
 
 
 MAKERS: dict[str, Callable[[Path], None]] = {
-    "two_routes_demos": _demos("two_routes_demos", "labkit/TwoRoutes-v0", TwoRoutesExpert(), "TwoRoutesExpert(noise=0.1)"),
+    "two_routes_demos": _demos(
+        "two_routes_demos", "labkit/TwoRoutes-v0", TwoRoutesExpert(), "TwoRoutesExpert(noise=0.1)"
+    ),
     "two_routes_mixed": _two_routes_mixed,
     "two_routes_prior": _prior("two_routes_prior", "two_routes_demos"),
     "push_block_demos": _demos("push_block_demos", "labkit/PushBlock-v0", PushBlockExpert(), "PushBlockExpert()"),

@@ -60,7 +60,9 @@ class _PPOActor(nn.Module):
         return self.policy.normalizer_act.unnormalize(x[:, start : start + self.config.n_action_steps])
 
     @torch.no_grad()
-    def predict_action(self, obs: torch.Tensor, generator: torch.Generator | None = None, **kwargs: Any) -> torch.Tensor:
+    def predict_action(
+        self, obs: torch.Tensor, generator: torch.Generator | None = None, **kwargs: Any
+    ) -> torch.Tensor:
         """(B, To, D) -> (B, Ta, A), sampled exactly as during fine-tuning (for ``evaluate``)."""
         return self.act(torch.as_tensor(obs, dtype=torch.float32), generator)[0]
 
@@ -80,8 +82,13 @@ class DiffusionPPOActor(_PPOActor):
     :param min_std: lower bound of every step's std, in normalised action units.
     """
 
-    def __init__(self, policy: DiffusionPolicy, num_inference_steps: int = 10, ft_denoising_steps: int | None = None,
-                 min_std: float = 0.1) -> None:
+    def __init__(
+        self,
+        policy: DiffusionPolicy,
+        num_inference_steps: int = 10,
+        ft_denoising_steps: int | None = None,
+        min_std: float = 0.1,
+    ) -> None:
         super().__init__()
         ft = num_inference_steps if ft_denoising_steps is None else ft_denoising_steps
         if not 1 <= ft <= num_inference_steps:
@@ -100,8 +107,15 @@ class DiffusionPPOActor(_PPOActor):
         with torch.no_grad():
             cond = self.policy.encode_obs(obs)  # (B, To*D)
             shape = (len(obs), self.config.horizon, self.config.action_dim)
-            x0, chain, logp = denoise(self.policy.denoiser, cond, self.sched, shape, min_std=self.min_std,
-                                      record_last=self.ft_denoising_steps, generator=generator)
+            x0, chain, logp = denoise(
+                self.policy.denoiser,
+                cond,
+                self.sched,
+                shape,
+                min_std=self.min_std,
+                record_last=self.ft_denoising_steps,
+                generator=generator,
+            )
         return self._executed(x0), chain, logp
 
     def log_prob(self, obs: torch.Tensor, sample: torch.Tensor) -> torch.Tensor:

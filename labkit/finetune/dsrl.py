@@ -55,7 +55,9 @@ __all__ = ["NoiseSpaceVecEnv", "make_noise_space_env"]
 class _NoiseActor(PriorActor):
     """A trained DSRL agent on the plain env (for ``labkit.evaluate``): it picks each chunk's noise."""
 
-    def __init__(self, env: NoiseSpaceVecEnv, agent: Any, n: int, deterministic: bool, generator: torch.Generator) -> None:
+    def __init__(
+        self, env: NoiseSpaceVecEnv, agent: Any, n: int, deterministic: bool, generator: torch.Generator
+    ) -> None:
         super().__init__(env.prior, agent, n, deterministic, generator, **{**env.runner_kwargs, "align": False})
         self.env = env
 
@@ -80,13 +82,23 @@ class NoiseSpaceVecEnv(VecEnvWrapper):
     :param check_env_id: False to steer a prior trained on another env on purpose.
     """
 
-    def __init__(self, venv: VecEnv, prior: ChunkPolicy, bound: float = 2.0, *, num_inference_steps: int | None = None,
-                 check_env_id: bool = True, seed: int = 0) -> None:
+    def __init__(
+        self,
+        venv: VecEnv,
+        prior: ChunkPolicy,
+        bound: float = 2.0,
+        *,
+        num_inference_steps: int | None = None,
+        check_env_id: bool = True,
+        seed: int = 0,
+    ) -> None:
         if not np.isfinite(bound) or bound <= 0:
             raise ValueError(f"bound must be a finite number > 0. Got {bound}.")
         cfg = getattr(prior, "config", None)
         obs_dim = int(np.prod(venv.observation_space.shape))
-        chunk_steps = venv.get_attr("n_action_steps", [0])[0] if venv.env_is_wrapped(ActionChunkWrapper, [0])[0] else None
+        chunk_steps = (
+            venv.get_attr("n_action_steps", [0])[0] if venv.env_is_wrapped(ActionChunkWrapper, [0])[0] else None
+        )
         if cfg is not None and chunk_steps is None:
             raise PolicyMismatchError(
                 f"NoiseSpaceVecEnv executes whole chunks: wrap each env in ActionChunkWrapper(env, "
@@ -96,9 +108,15 @@ class NoiseSpaceVecEnv(VecEnvWrapper):
         check_fits(prior, env_id_of(venv), obs_dim, act, check_env_id=check_env_id)
         if isinstance(prior, DiffusionPolicy) and prior.config.ddim_eta != 0:
             raise PolicyMismatchError(
-                f"Noise-space steering needs deterministic DDIM: set prior.config.ddim_eta = 0. Got {prior.config.ddim_eta}.")
+                "Noise-space steering needs deterministic DDIM: set prior.config.ddim_eta = 0. "
+                f"Got {prior.config.ddim_eta}."
+            )
         self.prior = prior
-        sampler = {"sampler": "ddim", "num_inference_steps": num_inference_steps} if isinstance(prior, DiffusionPolicy) else {}
+        sampler = (
+            {"sampler": "ddim", "num_inference_steps": num_inference_steps}
+            if isinstance(prior, DiffusionPolicy)
+            else {}
+        )
         self.runner_kwargs = {"seed": seed, "n_action_steps": chunk_steps, **sampler}
         self.runner = prior_runner(prior, venv.num_envs, **self.runner_kwargs)
         H, A = self.runner.chunk_shape
@@ -135,14 +153,24 @@ class NoiseSpaceVecEnv(VecEnvWrapper):
         """(decisions * n_envs, H * A) every noise the agent chose (compare with N(0, I))."""
         return np.concatenate(self.noise_log) if self.noise_log else np.zeros((0, self.action_space.shape[0]))
 
-    def deploy(self, agent: Any, n: int, *, deterministic: bool = True,
-               generator: torch.Generator | None = None) -> _NoiseActor:
+    def deploy(
+        self, agent: Any, n: int, *, deterministic: bool = True, generator: torch.Generator | None = None
+    ) -> _NoiseActor:
         """``agent`` (trained in this wrapper) acting on the plain env, for ``labkit.evaluate``."""
         return _NoiseActor(self, agent, n, deterministic, generator or torch.Generator().manual_seed(0))
 
 
-def make_noise_space_env(env_id: str, prior: ChunkPolicy, n_envs: int = 1, *, seed: int = 0, bound: float = 2.0,
-                         n_action_steps: int | None = None, render: bool = False, **kwargs: Any) -> NoiseSpaceVecEnv:
+def make_noise_space_env(
+    env_id: str,
+    prior: ChunkPolicy,
+    n_envs: int = 1,
+    *,
+    seed: int = 0,
+    bound: float = 2.0,
+    n_action_steps: int | None = None,
+    render: bool = False,
+    **kwargs: Any,
+) -> NoiseSpaceVecEnv:
     """``NoiseSpaceVecEnv`` over ``n_envs`` envs, each ``Monitor(ActionChunkWrapper(make(env_id)))``, seeded.
 
     :param n_action_steps: actions executed per decision (default: the prior's Ta; 1 for feedback control).
@@ -151,7 +179,9 @@ def make_noise_space_env(env_id: str, prior: ChunkPolicy, n_envs: int = 1, *, se
     """
     check_int("n_envs", n_envs)
     if not isinstance(prior, ChunkPolicy):
-        raise PolicyMismatchError(f"make_noise_space_env needs a labkit chunk policy as prior. Got {type(prior).__name__}.")
+        raise PolicyMismatchError(
+            f"make_noise_space_env needs a labkit chunk policy as prior. Got {type(prior).__name__}."
+        )
     Ta = prior.config.n_action_steps if n_action_steps is None else check_int("n_action_steps", n_action_steps)
     if Ta > prior.config.n_action_steps:
         raise ValueError(f"n_action_steps must be in [1, {prior.config.n_action_steps}] (the prior's Ta). Got {Ta}.")

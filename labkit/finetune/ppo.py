@@ -51,12 +51,19 @@ __all__ = ["PPOConfig", "compute_gae", "finetune_ppo", "make_chunk_vec_env", "pp
 def make_chunk_vec_env(env_id: str, n_envs: int, n_action_steps: int, seed: int = 0) -> DummyVecEnv:
     """SB3 ``DummyVecEnv`` of ``n_envs`` copies of ``ActionChunkWrapper(Monitor(env))``, seeded."""
     register_all()
-    return make_vec_env(env_id, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv, wrapper_class=ActionChunkWrapper,
-                        wrapper_kwargs={"n_action_steps": n_action_steps})
+    return make_vec_env(
+        env_id,
+        n_envs=n_envs,
+        seed=seed,
+        vec_env_cls=DummyVecEnv,
+        wrapper_class=ActionChunkWrapper,
+        wrapper_kwargs={"n_action_steps": n_action_steps},
+    )
 
 
-def ppo_clip_loss(logp_new: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor,
-                  clip_range: float) -> tuple[torch.Tensor, dict[str, float]]:
+def ppo_clip_loss(
+    logp_new: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor, clip_range: float
+) -> tuple[torch.Tensor, dict[str, float]]:
     """PPO's clipped surrogate, to minimise: ``-mean(min(r A, clip(r, 1-eps, 1+eps) A))``.
 
     Shapes broadcast: log-probs (B, R) with advantages (B, 1) give one ratio per denoising step.
@@ -73,8 +80,9 @@ def ppo_clip_loss(logp_new: torch.Tensor, logp_old: torch.Tensor, advantages: to
     return -surrogate.mean(), stats
 
 
-def compute_gae(rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, last_values: np.ndarray,
-                gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+def compute_gae(
+    rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, last_values: np.ndarray, gamma: float, lam: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Generalised advantage estimation over decisions.
 
     :param rewards: (S, E); truncated episodes already include ``gamma * V(terminal obs)``.
@@ -152,9 +160,17 @@ class PPOConfig:
             raise ValueError(f"clip_range must be in (0, 1). Got {self.clip_range}.")
 
 
-def _update(actor: DiffusionPPOActor | GaussianPPOActor, v_of: Callable, value: nn.Module,
-            opt_actor: torch.optim.Optimizer, opt_value: torch.optim.Optimizer, batch: tuple[torch.Tensor, ...],
-            cfg: PPOConfig, gen: torch.Generator, update_actor: bool) -> dict[str, list[float]]:
+def _update(
+    actor: DiffusionPPOActor | GaussianPPOActor,
+    v_of: Callable,
+    value: nn.Module,
+    opt_actor: torch.optim.Optimizer,
+    opt_value: torch.optim.Optimizer,
+    batch: tuple[torch.Tensor, ...],
+    cfg: PPOConfig,
+    gen: torch.Generator,
+    update_actor: bool,
+) -> dict[str, list[float]]:
     """``cfg.n_epochs`` passes of minibatch updates over one iteration's N decisions.
 
     :param batch: obs (N, To, D), samples (N, ...), old log-probs (N, R), advantages (N,), returns (N,).
@@ -281,8 +297,17 @@ def finetune_ppo(
             flat_adv = torch.as_tensor(adv, dtype=torch.float32).reshape(N)
             flat_adv = (flat_adv - flat_adv.mean()) / (flat_adv.std() + 1e-8)
             flat_ret = torch.as_tensor(ret, dtype=torch.float32).reshape(N)
-            stats = _update(actor, v_of, value, opt_actor, opt_value, (flat_obs, flat_sample, flat_logp, flat_adv, flat_ret),
-                            cfg, gen, update_actor=iteration >= cfg.value_warmup_iterations)
+            stats = _update(
+                actor,
+                v_of,
+                value,
+                opt_actor,
+                opt_value,
+                (flat_obs, flat_sample, flat_logp, flat_adv, flat_ret),
+                cfg,
+                gen,
+                update_actor=iteration >= cfg.value_warmup_iterations,
+            )
             iteration += 1
             log.iterations_done = iteration
             row = log.record(

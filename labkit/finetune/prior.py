@@ -27,9 +27,17 @@ def env_id_of(venv: VecEnv) -> str | None:
     return getattr(spec, "id", None)
 
 
-def prior_runner(prior: ChunkPolicy, n_envs: int, *, seed: int = 0, sampler: str | None = None,
-                 num_inference_steps: int | None = None, n_action_steps: int | None = None,
-                 align: bool = True, **kwargs: Any) -> ChunkRunner:
+def prior_runner(
+    prior: ChunkPolicy,
+    n_envs: int,
+    *,
+    seed: int = 0,
+    sampler: str | None = None,
+    num_inference_steps: int | None = None,
+    n_action_steps: int | None = None,
+    align: bool = True,
+    **kwargs: Any,
+) -> ChunkRunner:
     """A ``ChunkRunner`` for a frozen prior in ``n_envs`` envs, its chunks kept in step (``align``).
 
     :param sampler: "ddpm" or "ddim" for a ``DiffusionPolicy`` (default: the prior's config).
@@ -40,7 +48,9 @@ def prior_runner(prior: ChunkPolicy, n_envs: int, *, seed: int = 0, sampler: str
     if isinstance(prior, DiffusionPolicy):
         kwargs = {"sampler": sampler or prior.config.sampler, "num_inference_steps": num_inference_steps, **kwargs}
     elif sampler is not None or num_inference_steps is not None:
-        raise ValueError(f"sampler and num_inference_steps apply to a DiffusionPolicy prior, not a {type(prior).__name__}.")
+        raise ValueError(
+            f"sampler and num_inference_steps apply to a DiffusionPolicy prior, not a {type(prior).__name__}."
+        )
     return ChunkRunner(prior, n_envs, n_action_steps=n_action_steps, seed=seed, align=align, **kwargs)
 
 
@@ -51,8 +61,15 @@ class PriorActor:
     ``act(obs (n, D), active (n,)) -> (n, A)`` every step; subclasses implement ``act``.
     """
 
-    def __init__(self, prior: ChunkPolicy, agent: Any, n: int, deterministic: bool, generator: torch.Generator,
-                 **runner_kwargs: Any) -> None:
+    def __init__(
+        self,
+        prior: ChunkPolicy,
+        agent: Any,
+        n: int,
+        deterministic: bool,
+        generator: torch.Generator,
+        **runner_kwargs: Any,
+    ) -> None:
         self.agent, self.deterministic = agent, deterministic
         self.runner = prior_runner(prior, n, **runner_kwargs)
         self.runner.generator = generator

@@ -43,7 +43,9 @@ __all__ = ["ResidualVecEnv", "make_residual_env"]
 class _ResidualActor(PriorActor):
     """A trained residual agent on the plain env (for ``labkit.evaluate``): the prior plus its correction."""
 
-    def __init__(self, env: ResidualVecEnv, agent: Any, n: int, deterministic: bool, generator: torch.Generator) -> None:
+    def __init__(
+        self, env: ResidualVecEnv, agent: Any, n: int, deterministic: bool, generator: torch.Generator
+    ) -> None:
         super().__init__(env.prior, agent, n, deterministic, generator, **env.runner_kwargs)
         self.env = env
 
@@ -65,11 +67,21 @@ class ResidualVecEnv(VecEnvWrapper):
     :param runner_kwargs: passed to ``prior_runner`` (``sampler``, ``num_inference_steps``, ``n_action_steps``).
     """
 
-    def __init__(self, venv: VecEnv, prior: ChunkPolicy, scale: float = 0.3, *, check_env_id: bool = True,
-                 seed: int = 0, **runner_kwargs: Any) -> None:
+    def __init__(
+        self,
+        venv: VecEnv,
+        prior: ChunkPolicy,
+        scale: float = 0.3,
+        *,
+        check_env_id: bool = True,
+        seed: int = 0,
+        **runner_kwargs: Any,
+    ) -> None:
         obs_space, act_space = venv.observation_space, venv.action_space
         if not (isinstance(obs_space, spaces.Box) and isinstance(act_space, spaces.Box)):
-            raise ValueError(f"ResidualVecEnv needs Box observation and action spaces. Got {obs_space} and {act_space}.")
+            raise ValueError(
+                f"ResidualVecEnv needs Box observation and action spaces. Got {obs_space} and {act_space}."
+            )
         if not np.isfinite(scale) or scale <= 0:
             raise ValueError(f"scale must be a finite number > 0. Got {scale}.")
         obs_dim, action_dim = int(np.prod(obs_space.shape)), int(np.prod(act_space.shape))
@@ -129,14 +141,23 @@ class ResidualVecEnv(VecEnvWrapper):
         """(steps, n_envs) L2 sizes of the corrections ``scale * half_range * residual``, in action units."""
         return np.stack(self.residual_norms) if self.residual_norms else np.zeros((0, self.num_envs))
 
-    def deploy(self, agent: Any, n: int, *, deterministic: bool = True,
-               generator: torch.Generator | None = None) -> _ResidualActor:
+    def deploy(
+        self, agent: Any, n: int, *, deterministic: bool = True, generator: torch.Generator | None = None
+    ) -> _ResidualActor:
         """``agent`` (trained in this wrapper) acting on the plain env, for ``labkit.evaluate``."""
         return _ResidualActor(self, agent, n, deterministic, generator or torch.Generator().manual_seed(0))
 
 
-def make_residual_env(env_id: str, prior: ChunkPolicy, n_envs: int = 1, *, seed: int = 0, scale: float = 0.3,
-                      render: bool = False, **kwargs: Any) -> ResidualVecEnv:
+def make_residual_env(
+    env_id: str,
+    prior: ChunkPolicy,
+    n_envs: int = 1,
+    *,
+    seed: int = 0,
+    scale: float = 0.3,
+    render: bool = False,
+    **kwargs: Any,
+) -> ResidualVecEnv:
     """``ResidualVecEnv`` over ``n_envs`` labkit/gymnasium envs (DummyVecEnv with SB3's Monitor), seeded.
 
     :param render: make the envs with ``render_mode="rgb_array"``.

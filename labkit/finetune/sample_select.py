@@ -67,7 +67,9 @@ class SampleSelectSAC(SAC):
         **sac_kwargs: Any,
     ) -> None:
         if n_candidates < 1 or not 0.0 <= explore_prob <= 1.0:
-            raise ValueError(f"n_candidates must be >= 1 and explore_prob in [0, 1]. Got {n_candidates}, {explore_prob}.")
+            raise ValueError(
+                f"n_candidates must be >= 1 and explore_prob in [0, 1]. Got {n_candidates}, {explore_prob}."
+            )
         self.prior, self.n_candidates, self.explore_prob = prior, int(n_candidates), float(explore_prob)
         self.actor_candidate, self.check_env_id = actor_candidate, check_env_id
         self.prior_kwargs = dict(prior_kwargs or {})
@@ -95,7 +97,9 @@ class SampleSelectSAC(SAC):
     def select(self, obs: np.ndarray, runner: ChunkRunner, explore: bool) -> np.ndarray:
         """obs (n, obs_dim), with ``runner.history`` (n, To, obs_dim) -> the chosen actions (n, A) in env units."""
         n, N = len(obs), self.n_candidates
-        cand = runner.plan(np.repeat(runner.history.data, N, axis=0))[:, 0].reshape(n, N, -1)  # (n*N, 1, A) -> (n, N, A)
+        cand = runner.plan(np.repeat(runner.history.data, N, axis=0))[:, 0].reshape(
+            n, N, -1
+        )  # (n*N, 1, A) -> (n, N, A)
         cand = self.policy.scale_action(np.clip(cand, self.action_space.low, self.action_space.high))  # to [-1, 1]
         if self.actor_candidate and self.num_timesteps >= self.learning_starts:
             own = self.policy.scale_action(self.predict(obs, deterministic=not explore, _plain=True)[0])  # (n, A)
@@ -112,9 +116,14 @@ class SampleSelectSAC(SAC):
         return self.policy.unscale_action(cand[np.arange(n), best])  # (n, A)
 
     # --- SB3 hooks -------------------------------------------------------------------------------
-    def _setup_learn(self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run", progress_bar=False):
+    def _setup_learn(
+        self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run", progress_bar=False
+    ):
         if self.prior is None:
-            raise ValueError("SampleSelectSAC needs prior=...: pass it to the constructor or to SampleSelectSAC.load(path, prior=...).")
+            raise ValueError(
+                "SampleSelectSAC needs prior=...: pass it to the constructor or to "
+                "SampleSelectSAC.load(path, prior=...)."
+            )
         self._check()
         out = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
         if self._runner is None or reset_num_timesteps:

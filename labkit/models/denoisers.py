@@ -80,7 +80,9 @@ class MLPDenoiser(nn.Module):
         self.action_dim, self.horizon = action_dim, horizon
         self.time_mlp = _time_mlp(time_embed_dim)
         self.inp = nn.Linear(horizon * action_dim + cond_dim, hidden_dim)
-        self.blocks = nn.ModuleList([nn.Sequential(nn.Mish(), nn.Linear(hidden_dim, hidden_dim)) for _ in range(n_layers)])
+        self.blocks = nn.ModuleList(
+            [nn.Sequential(nn.Mish(), nn.Linear(hidden_dim, hidden_dim)) for _ in range(n_layers)]
+        )
         self.film = nn.Linear(time_embed_dim + cond_dim, 2 * hidden_dim * n_layers)  # all blocks' FiLM at once
         self.out = nn.Sequential(nn.Mish(), nn.Linear(hidden_dim, horizon * action_dim))
 

@@ -8,13 +8,13 @@
 """
 
 from labkit.policies.base import (
-                                  POLICY_CLASSES,
-                                  BaseChunkPolicy,
-                                  ChunkConfig,
-                                  ChunkPolicy,
-                                  PolicyMismatchError,
-                                  check_fits,
-                                  with_sampling,
+    POLICY_CLASSES,
+    BaseChunkPolicy,
+    ChunkConfig,
+    ChunkPolicy,
+    PolicyMismatchError,
+    check_fits,
+    with_sampling,
 )
 from labkit.policies.diffusion import DiffusionPolicy, DiffusionPolicyConfig
 from labkit.policies.gaussian import GaussianBCConfig, GaussianBCPolicy

@@ -129,8 +129,9 @@ class BaseChunkPolicy(nn.Module):
         """The env the policy was trained for (``config.env_id``)."""
         return self.config.env_id
 
-    def fit_normalizers(self, obs: torch.Tensor, actions: torch.Tensor,
-                        action_bounds: tuple[Any, Any] | None = None) -> None:
+    def fit_normalizers(
+        self, obs: torch.Tensor, actions: torch.Tensor, action_bounds: tuple[Any, Any] | None = None
+    ) -> None:
         """Fit both normalisers from raw data: obs (N, obs_dim), actions (N, action_dim).
 
         :param action_bounds: ``(low, high)`` (e.g. the env's action space) to normalise actions by
@@ -142,8 +143,10 @@ class BaseChunkPolicy(nn.Module):
         if action_bounds is None:
             self.normalizer_act.fit(torch.as_tensor(actions, dtype=torch.float32))
         else:
-            low, high = (torch.tensor(np.broadcast_to(np.asarray(b, np.float32), (self.config.action_dim,)))
-                         for b in action_bounds)
+            low, high = (
+                torch.tensor(np.broadcast_to(np.asarray(b, np.float32), (self.config.action_dim,)))
+                for b in action_bounds
+            )
             if not (torch.isfinite(low).all() and torch.isfinite(high).all() and (high > low).all()):
                 raise ValueError(f"action_bounds must be finite with high > low. Got {action_bounds}.")
             self.normalizer_act.fit(torch.stack([low, high]))  # min-max over the two bounds
@@ -171,8 +174,10 @@ class BaseChunkPolicy(nn.Module):
                 f"Got {tuple(obs.shape)}."
             )
         if not torch.isfinite(obs).all():
-            raise ValueError("obs contains NaN or inf: check the environment's observations (or the wrapper "
-                             "that builds the history) before asking the policy.")
+            raise ValueError(
+                "obs contains NaN or inf: check the environment's observations (or the wrapper "
+                "that builds the history) before asking the policy."
+            )
         B = obs.shape[0]
         return self.normalizer_obs.normalize(obs).reshape(B, -1)  # (B, To, D) -> (B, To*D)
 
@@ -223,8 +228,9 @@ class PolicyMismatchError(ValueError):
     """A policy that does not fit the env it is plugged into (another task, other sizes)."""
 
 
-def check_fits(policy: Any, env_id: str | None, obs_dim: int, action_dim: int, *,
-               check_env_id: bool = True) -> ChunkPolicy:
+def check_fits(
+    policy: Any, env_id: str | None, obs_dim: int, action_dim: int, *, check_env_id: bool = True
+) -> ChunkPolicy:
     """Check that ``policy`` is a chunk policy made for this env; return it.
 
     :param env_id: the env's id (``env.spec.id``), or None if unknown (then not compared).

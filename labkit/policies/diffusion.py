@@ -76,7 +76,9 @@ class DiffusionPolicyConfig(ChunkConfig):
         if self.time_embed_dim < 2 or self.time_embed_dim % 2:
             raise ValueError(f"time_embed_dim must be even and >= 2. Got {self.time_embed_dim}.")
         if self.mlp_hidden_dim < 1 or self.mlp_n_layers < 1:
-            raise ValueError(f"mlp_hidden_dim and mlp_n_layers must be >= 1. Got {self.mlp_hidden_dim}, {self.mlp_n_layers}.")
+            raise ValueError(
+                f"mlp_hidden_dim and mlp_n_layers must be >= 1. Got {self.mlp_hidden_dim}, {self.mlp_n_layers}."
+            )
         self.unet_channels = tuple(int(c) for c in self.unet_channels)
         if self.denoiser == "unet":
             if len(self.unet_channels) < 1 or any(c % self.unet_n_groups for c in self.unet_channels):
@@ -120,17 +122,28 @@ class DiffusionPolicy(BaseChunkPolicy):
         cond_dim = config.n_obs_steps * config.obs_dim
         if config.denoiser == "mlp":
             self.denoiser = MLPDenoiser(
-                config.action_dim, config.horizon, cond_dim, config.mlp_hidden_dim, config.mlp_n_layers, config.time_embed_dim
+                config.action_dim,
+                config.horizon,
+                cond_dim,
+                config.mlp_hidden_dim,
+                config.mlp_n_layers,
+                config.time_embed_dim,
             )
         else:
             self.denoiser = UNet1DDenoiser(
-                config.action_dim, cond_dim, config.unet_channels, config.unet_kernel_size, config.unet_n_groups,
+                config.action_dim,
+                cond_dim,
+                config.unet_channels,
+                config.unet_kernel_size,
+                config.unet_n_groups,
                 config.time_embed_dim,
             )
         self.noise_scheduler = self.make_scheduler("ddpm", config.num_train_timesteps)  # used for training
         self._schedulers: dict[tuple[str, int], DDPMScheduler | DDIMScheduler] = {}
 
-    def make_scheduler(self, sampler: str | None = None, num_inference_steps: int | None = None) -> DDPMScheduler | DDIMScheduler:
+    def make_scheduler(
+        self, sampler: str | None = None, num_inference_steps: int | None = None
+    ) -> DDPMScheduler | DDIMScheduler:
         """A scheduler matching the config, with ``set_timesteps`` already called."""
         cfg = self.config
         sampler = sampler or cfg.sampler

@@ -50,20 +50,41 @@ class Preset:
 
 _DDIM10 = dict(denoiser="mlp", num_train_timesteps=100, num_inference_steps=10, sampler="ddim")
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("chunked", dict(n_obs_steps=2, horizon=16, n_action_steps=8),
-           "long open-loop chunks keep a multimodal plan (a whole route) consistent; notebook 03", _DDIM10),
-    Preset("prior", dict(n_obs_steps=2, horizon=8, n_action_steps=4),
-           "half the chunk and a narrower net: cheap enough inside an RL loop; the shipped priors of notebook 07",
-           {**_DDIM10, "mlp_hidden_dim": 128}),
-    Preset("offline", dict(n_obs_steps=1, horizon=1, n_action_steps=1),
-           "one observation, one action per decision: exactly what a one-step Q(s, a) judges; notebook 08", _DDIM10),
-    Preset("dppo", dict(n_obs_steps=1, horizon=4, n_action_steps=4),
-           "a decision every 4 steps, sampled by DDPM so each denoising step is a Gaussian; notebook 10",
-           {**_DDIM10, "sampler": "ddpm"}),
-    Preset("feedback", dict(n_obs_steps=1, horizon=4, n_action_steps=1),
-           "replan every step from the newest observation: feedback control (balancing, tracking)", _DDIM10),
-)}
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "chunked",
+            dict(n_obs_steps=2, horizon=16, n_action_steps=8),
+            "long open-loop chunks keep a multimodal plan (a whole route) consistent; notebook 03",
+            _DDIM10,
+        ),
+        Preset(
+            "prior",
+            dict(n_obs_steps=2, horizon=8, n_action_steps=4),
+            "half the chunk and a narrower net: cheap enough inside an RL loop; the shipped priors of notebook 07",
+            {**_DDIM10, "mlp_hidden_dim": 128},
+        ),
+        Preset(
+            "offline",
+            dict(n_obs_steps=1, horizon=1, n_action_steps=1),
+            "one observation, one action per decision: exactly what a one-step Q(s, a) judges; notebook 08",
+            _DDIM10,
+        ),
+        Preset(
+            "dppo",
+            dict(n_obs_steps=1, horizon=4, n_action_steps=4),
+            "a decision every 4 steps, sampled by DDPM so each denoising step is a Gaussian; notebook 10",
+            {**_DDIM10, "sampler": "ddpm"},
+        ),
+        Preset(
+            "feedback",
+            dict(n_obs_steps=1, horizon=4, n_action_steps=1),
+            "replan every step from the newest observation: feedback control (balancing, tracking)",
+            _DDIM10,
+        ),
+    )
+}
 
 
 def _preset(name: str) -> Preset:
@@ -72,8 +93,9 @@ def _preset(name: str) -> Preset:
     return PRESETS[name]
 
 
-def make_policy(kind: str, obs_dim: int, action_dim: int, *, preset: str = "chunked", env_id: str | None = None,
-                **overrides: Any) -> BaseChunkPolicy:
+def make_policy(
+    kind: str, obs_dim: int, action_dim: int, *, preset: str = "chunked", env_id: str | None = None, **overrides: Any
+) -> BaseChunkPolicy:
     """A fresh, untrained ``"diffusion"`` or ``"gaussian"`` policy with a preset's settings (overridable).
 
     :param kind: ``"diffusion"`` (``DiffusionPolicy``) or ``"gaussian"`` (``GaussianBCPolicy``).
@@ -93,5 +115,7 @@ def describe_presets() -> str:
     for p in PRESETS.values():
         h = p.horizons
         sampler = f"{p.diffusion.get('sampler', '-')}-{p.diffusion.get('num_inference_steps', '')}"
-        rows.append(f"| `{p.name}` | {h['n_obs_steps']} / {h['horizon']} / {h['n_action_steps']} | {sampler} | {p.why} |")
+        rows.append(
+            f"| `{p.name}` | {h['n_obs_steps']} / {h['horizon']} / {h['n_action_steps']} | {sampler} | {p.why} |"
+        )
     return "\n".join(rows)

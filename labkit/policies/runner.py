@@ -91,9 +91,17 @@ class ChunkRunner:
         ``deterministic`` ...).
     """
 
-    def __init__(self, policy: ChunkPolicy, n_envs: int, *, n_action_steps: int | None = None,
-                 generator: torch.Generator | None = None, seed: int = 0, align: bool = False,
-                 **predict_kwargs: Any) -> None:
+    def __init__(
+        self,
+        policy: ChunkPolicy,
+        n_envs: int,
+        *,
+        n_action_steps: int | None = None,
+        generator: torch.Generator | None = None,
+        seed: int = 0,
+        align: bool = False,
+        **predict_kwargs: Any,
+    ) -> None:
         if not isinstance(policy, ChunkPolicy):
             raise TypeError(f"ChunkRunner needs a chunk policy (config + predict_action). Got {type(policy).__name__}.")
         cfg = policy.config
@@ -101,9 +109,13 @@ class ChunkRunner:
         if isinstance(policy, torch.nn.Module):
             policy.eval()
         self.n_envs, self.n_obs, self.action_dim = check_int("n_envs", n_envs), cfg.n_obs_steps, cfg.action_dim
-        self.n_action_steps = cfg.n_action_steps if n_action_steps is None else check_int("n_action_steps", n_action_steps)
+        self.n_action_steps = (
+            cfg.n_action_steps if n_action_steps is None else check_int("n_action_steps", n_action_steps)
+        )
         if self.n_action_steps > cfg.n_action_steps:
-            raise ValueError(f"n_action_steps must be in [1, {cfg.n_action_steps}] (the policy's Ta). Got {n_action_steps}.")
+            raise ValueError(
+                f"n_action_steps must be in [1, {cfg.n_action_steps}] (the policy's Ta). Got {n_action_steps}."
+            )
         self.generator = generator if generator is not None else torch.Generator().manual_seed(seed)
         self.history = ObsHistory(self.n_envs, cfg.n_obs_steps, cfg.obs_dim)
         self.queue = np.zeros((self.n_envs, self.n_action_steps, self.action_dim), np.float32)  # (n, Ta, A)
@@ -150,8 +162,9 @@ class ChunkRunner:
         self.n_calls += 1
         return actions[:, : self.n_action_steps].cpu().numpy()  # (B, n_action_steps, A)
 
-    def next_action(self, active: np.ndarray | None = None,
-                    noise_fn: Callable[[np.ndarray], torch.Tensor] | None = None) -> np.ndarray:
+    def next_action(
+        self, active: np.ndarray | None = None, noise_fn: Callable[[np.ndarray], torch.Tensor] | None = None
+    ) -> np.ndarray:
         """The policy's action in every env now (n, A); plans (one call) for rows whose queue is empty.
 
         :param active: (n,) bool; inactive rows neither plan nor advance (their action is zero).

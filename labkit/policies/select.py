@@ -23,9 +23,15 @@ def repeat_rows(x: torch.Tensor, n: int) -> torch.Tensor:
     return x.repeat_interleave(n, dim=0)
 
 
-def select_by_value(candidates: torch.Tensor, values: torch.Tensor, *, selection: str = "argmax",
-                    temperature: float = 1.0, normalize: bool = False,
-                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def select_by_value(
+    candidates: torch.Tensor,
+    values: torch.Tensor,
+    *,
+    selection: str = "argmax",
+    temperature: float = 1.0,
+    normalize: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Pick one candidate per row by its value.
 
     :param candidates: (B, C, ...) C proposals per row.
@@ -38,8 +44,10 @@ def select_by_value(candidates: torch.Tensor, values: torch.Tensor, *, selection
     """
     check_choice("selection", selection, ("argmax", "softmax"))
     if candidates.shape[:2] != values.shape:
-        raise ValueError(f"candidates (B, C, ...) and values (B, C) disagree. Got {tuple(candidates.shape)} and "
-                         f"{tuple(values.shape)}.")
+        raise ValueError(
+            f"candidates (B, C, ...) and values (B, C) disagree. Got {tuple(candidates.shape)} and "
+            f"{tuple(values.shape)}."
+        )
     if selection == "argmax":
         index = values.argmax(dim=1)  # (B,)
     else:

@@ -11,5 +11,12 @@ from labkit.pretrain.diffusion_ql import DiffusionQLConfig, train_diffusion_ql
 from labkit.pretrain.idql import IDQLPolicy
 from labkit.pretrain.iql import IQLConfig, IQLCritic, expectile_loss, train_iql
 
-__all__ = ["DiffusionQLConfig", "IDQLPolicy", "IQLConfig", "IQLCritic", "expectile_loss", "train_diffusion_ql",
-           "train_iql"]
+__all__ = [
+    "DiffusionQLConfig",
+    "IDQLPolicy",
+    "IQLConfig",
+    "IQLCritic",
+    "expectile_loss",
+    "train_diffusion_ql",
+    "train_iql",
+]

@@ -44,8 +44,15 @@ class IDQLPolicy(nn.Module):
     :param normalize: measure the temperature in advantage units (see above).
     """
 
-    def __init__(self, behaviour: BaseChunkPolicy, critic: nn.Module, n_samples: int = 32,
-                 selection: str = "softmax", temperature: float = 1.0, normalize: bool = True) -> None:
+    def __init__(
+        self,
+        behaviour: BaseChunkPolicy,
+        critic: nn.Module,
+        n_samples: int = 32,
+        selection: str = "softmax",
+        temperature: float = 1.0,
+        normalize: bool = True,
+    ) -> None:
         super().__init__()
         check_choice("selection", selection, ("argmax", "softmax"))
         if n_samples < 1 or temperature <= 0:
@@ -54,13 +61,17 @@ class IDQLPolicy(nn.Module):
         self.n_samples, self.selection, self.temperature = n_samples, selection, temperature
         self.normalize = bool(normalize)
         if self.normalize and selection == "softmax" and not hasattr(critic, "advantage_scale"):
-            raise ValueError("normalize=True needs a critic with advantage_scale (an IQLCritic trained by train_iql); "
-                             "pass normalize=False to give the temperature in units of Q.")
+            raise ValueError(
+                "normalize=True needs a critic with advantage_scale (an IQLCritic trained by train_iql); "
+                "pass normalize=False to give the temperature in units of Q."
+            )
 
     @property
     def effective_temperature(self) -> float:
         """The temperature in units of Q: ``temperature * critic.advantage_scale`` when normalised."""
-        scale = float(self.critic.advantage_scale) if self.normalize and hasattr(self.critic, "advantage_scale") else 1.0
+        scale = (
+            float(self.critic.advantage_scale) if self.normalize and hasattr(self.critic, "advantage_scale") else 1.0
+        )
         return self.temperature * scale
 
     @property
@@ -69,7 +80,9 @@ class IDQLPolicy(nn.Module):
         return self.behaviour.config
 
     @torch.no_grad()
-    def sample_actions(self, obs: torch.Tensor, generator: torch.Generator | None = None, **kwargs: Any) -> torch.Tensor:
+    def sample_actions(
+        self, obs: torch.Tensor, generator: torch.Generator | None = None, **kwargs: Any
+    ) -> torch.Tensor:
         """Selected chunks (B, H, A) for observation histories (B, To, D); kwargs go to the behaviour sampler."""
         cfg = self.config
         obs = torch.as_tensor(obs, dtype=torch.float32)
@@ -80,8 +93,13 @@ class IDQLPolicy(nn.Module):
         chunks = self.behaviour.sample_actions(rep, generator=generator, **kwargs)  # (B*N, H, A)
         first = chunks[:, cfg.n_obs_steps - 1]  # (B*N, A) the action executed now
         scores = self.critic.q_value(rep[:, -1], first).reshape(B, N)  # (B, N)
-        chosen, _ = select_by_value(chunks.reshape(B, N, *chunks.shape[1:]), scores, selection=self.selection,
-                                    temperature=self.effective_temperature, generator=generator)
+        chosen, _ = select_by_value(
+            chunks.reshape(B, N, *chunks.shape[1:]),
+            scores,
+            selection=self.selection,
+            temperature=self.effective_temperature,
+            generator=generator,
+        )
         return chosen  # (B, H, A)
 
     def predict_action(self, obs: torch.Tensor, **kwargs: Any) -> torch.Tensor:

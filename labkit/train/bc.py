@@ -25,10 +25,21 @@ from labkit.train.loop import train_policy
 __all__ = ["behaviour_cloning"]
 
 
-def behaviour_cloning(kind: str, demos: EpisodeDataset, *, iterations: int, preset: str = "chunked", seed: int = 0,
-                      batch_size: int = 256, lr: float = 1e-3, progress: bool = True,
-                      checkpoint_path: str | os.PathLike | None = None, action_range: Any = "data",
-                      device: str | torch.device | None = None, **overrides: Any) -> tuple[BaseChunkPolicy, TrainLog]:
+def behaviour_cloning(
+    kind: str,
+    demos: EpisodeDataset,
+    *,
+    iterations: int,
+    preset: str = "chunked",
+    seed: int = 0,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    progress: bool = True,
+    checkpoint_path: str | os.PathLike | None = None,
+    action_range: Any = "data",
+    device: str | torch.device | None = None,
+    **overrides: Any,
+) -> tuple[BaseChunkPolicy, TrainLog]:
     """Fit a ``kind`` policy to ``demos``; returns ``(policy, log)`` (policy in eval mode, EMA weights).
 
     :param kind: ``"diffusion"`` or ``"gaussian"``.
@@ -42,7 +53,9 @@ def behaviour_cloning(kind: str, demos: EpisodeDataset, *, iterations: int, pres
     :return: ``(policy, TrainLog)``; Ctrl-C during training keeps what was learned (``log.interrupted``).
     """
     if not isinstance(demos, EpisodeDataset):
-        raise TypeError(f"demos must be an EpisodeDataset (e.g. labkit.load('two_routes_demos')). Got {type(demos).__name__}.")
+        raise TypeError(
+            f"demos must be an EpisodeDataset (e.g. labkit.load('two_routes_demos')). Got {type(demos).__name__}."
+        )
     if isinstance(action_range, str):
         check_choice("action_range", action_range, ("data",))
     seed = check_seed(seed)
@@ -52,9 +65,25 @@ def behaviour_cloning(kind: str, demos: EpisodeDataset, *, iterations: int, pres
     windows = ChunkDataset(demos, n_obs_steps=policy.config.n_obs_steps, horizon=policy.config.horizon)
     bounds = None if isinstance(action_range, str) else (np.asarray(action_range[0]), np.asarray(action_range[1]))
     policy.fit_normalizers(windows.all_obs(), windows.all_actions(), action_bounds=bounds)
-    meta = {"env_id": env_id, "dataset_hash": demos.content_hash, "kind": kind, "preset": preset, "seed": seed,
-            "iterations": iterations}
-    log = train_policy(policy, windows, iterations=iterations, batch_size=batch_size, lr=lr, seed=seed,
-                       progress=progress, checkpoint_path=checkpoint_path, meta=meta, device=device)
+    meta = {
+        "env_id": env_id,
+        "dataset_hash": demos.content_hash,
+        "kind": kind,
+        "preset": preset,
+        "seed": seed,
+        "iterations": iterations,
+    }
+    log = train_policy(
+        policy,
+        windows,
+        iterations=iterations,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        progress=progress,
+        checkpoint_path=checkpoint_path,
+        meta=meta,
+        device=device,
+    )
     log.meta.update(preset=preset, env_id=env_id)
     return policy, log

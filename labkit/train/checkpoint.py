@@ -48,7 +48,9 @@ def save_checkpoint(policy: BaseChunkPolicy, path: str | os.PathLike, meta: dict
     try:
         meta = json.loads(json.dumps(meta))  # primitives only; tuples become lists
     except (TypeError, ValueError) as err:
-        raise TypeError(f"Checkpoint meta must be JSON-serialisable (str, int, float, bool, None, list, dict). {err}") from None
+        raise TypeError(
+            f"Checkpoint meta must be JSON-serialisable (str, int, float, bool, None, list, dict). {err}"
+        ) from None
     if policy.kind not in POLICY_CLASSES:
         raise TypeError(f"Cannot checkpoint a {type(policy).__name__}: kind must be one of {sorted(POLICY_CLASSES)}.")
     payload = {
@@ -84,8 +86,10 @@ def load_checkpoint(
     :param map_location: device for the loaded tensors.
     """
     path = Path(path)
-    redo = f"Regenerate it with: {regenerate_hint}" if regenerate_hint else (
-        "Remake it by training a policy (labkit.behaviour_cloning) and saving it with labkit.save."
+    redo = (
+        f"Regenerate it with: {regenerate_hint}"
+        if regenerate_hint
+        else ("Remake it by training a policy (labkit.behaviour_cloning) and saving it with labkit.save.")
     )
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at {path}. {redo}")
@@ -97,20 +101,30 @@ def load_checkpoint(
                 f"Checkpoint {path} contains Python objects beyond tensors and plain data; refusing to load it "
                 f"(that could run arbitrary code). Only load labkit checkpoints. {redo}"
             ) from None
-        raise CheckpointError(f"{path} is not a labkit checkpoint, or it is truncated or corrupt. Delete it. {redo}") from None
+        raise CheckpointError(
+            f"{path} is not a labkit checkpoint, or it is truncated or corrupt. Delete it. {redo}"
+        ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
-        raise CheckpointError(f"{path} is not a labkit checkpoint, or it is truncated or corrupt "
-                              f"({type(err).__name__}). Delete it. {redo}") from None
+        raise CheckpointError(
+            f"{path} is not a labkit checkpoint, or it is truncated or corrupt "
+            f"({type(err).__name__}). Delete it. {redo}"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise CheckpointError(f"{path} is not a labkit checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r}). {redo}")
+        raise CheckpointError(
+            f"{path} is not a labkit checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r}). {redo}"
+        )
     version = payload.get("version")
     if version != CHECKPOINT_VERSION:
         advice = "Upgrade labkit." if isinstance(version, int) and version > CHECKPOINT_VERSION else redo
-        raise CheckpointError(f"Checkpoint {path} has version {version!r}; this labkit reads version {CHECKPOINT_VERSION}. {advice}")
+        raise CheckpointError(
+            f"Checkpoint {path} has version {version!r}; this labkit reads version {CHECKPOINT_VERSION}. {advice}"
+        )
     kind, config, meta = payload.get("kind"), payload.get("config"), payload.get("meta") or {}
     if kind not in POLICY_CLASSES or not isinstance(config, dict):
-        raise CheckpointError(f"Checkpoint {path} has unknown policy kind {kind!r} (expected one of {sorted(POLICY_CLASSES)}). {redo}")
+        raise CheckpointError(
+            f"Checkpoint {path} has unknown policy kind {kind!r} (expected one of {sorted(POLICY_CLASSES)}). {redo}"
+        )
     if expected_env_id is not None and meta.get("env_id") != expected_env_id:
         raise CheckpointError(
             f"Checkpoint {path} was trained on env {meta.get('env_id')!r}, not {expected_env_id!r}. "
@@ -127,6 +141,8 @@ def load_checkpoint(
         policy.load_state_dict(payload["state_dict"])
     except (ValueError, TypeError, RuntimeError, KeyError) as err:
         reason = str(err).splitlines()[0][:160]
-        raise CheckpointError(f"Checkpoint {path} does not match this labkit's {kind} policy ({reason}). {redo}") from None
+        raise CheckpointError(
+            f"Checkpoint {path} does not match this labkit's {kind} policy ({reason}). {redo}"
+        ) from None
     policy.config.env_id = meta.get("env_id")
     return policy.to(map_location).eval(), meta

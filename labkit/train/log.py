@@ -79,7 +79,14 @@ class TrainLog:
         out: dict[str, Any] = dict(self.meta)
         if ys:
             short = y.removesuffix("_rate")
-            out.update({f"start_{short}": ys[0], f"final_{short}": ys[-1], f"best_{short}": max(ys),
-                        "steps_to_threshold": steps_to_reach(xs, ys, threshold), x: xs[-1]})
+            out.update(
+                {
+                    f"start_{short}": ys[0],
+                    f"final_{short}": ys[-1],
+                    f"best_{short}": max(ys),
+                    "steps_to_threshold": steps_to_reach(xs, ys, threshold),
+                    x: xs[-1],
+                }
+            )
         out["train_seconds"] = round(self.seconds, 2)
         return out

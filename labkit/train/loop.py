@@ -37,8 +37,7 @@ __all__ = ["BatchSource", "TensorBatchSampler", "train_policy", "training"]
 
 
 @contextmanager
-def training(log: TrainLog, *, total: int | None, desc: str, progress: bool = True,
-             unit: str = "it") -> Iterator[tqdm]:
+def training(log: TrainLog, *, total: int | None, desc: str, progress: bool = True, unit: str = "it") -> Iterator[tqdm]:
     """Run a training loop with a ``tqdm.auto`` bar; Ctrl-C ends the loop and keeps what was learned.
 
     :param log: filled with ``seconds`` and, on Ctrl-C, ``interrupted = True``.
@@ -149,7 +148,11 @@ def train_policy(
     :param meta: JSON-friendly metadata stored in the checkpoint (dataset hash, command ...).
     :return: a ``TrainLog`` with ``losses["loss"]`` per iteration.
     """
-    iterations, batch_size, seed = check_int("iterations", iterations), check_int("batch_size", batch_size), check_seed(seed)
+    iterations, batch_size, seed = (
+        check_int("iterations", iterations),
+        check_int("batch_size", batch_size),
+        check_seed(seed),
+    )
     if checkpoint_every is not None:
         check_int("checkpoint_every", checkpoint_every)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))

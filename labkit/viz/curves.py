@@ -33,9 +33,16 @@ def _pairs(run: Any, x: str, y: str) -> tuple[np.ndarray, np.ndarray]:
     return xs[keep], ys[keep]
 
 
-def curves(runs: Mapping[str, Sequence[Any]], *, y: str = "success_rate", x: str = "env_steps",
-           band: str = "minmax", title: str = "Learning curves", x_title: str = "environment steps",
-           y_title: str | None = None) -> go.Figure:
+def curves(
+    runs: Mapping[str, Sequence[Any]],
+    *,
+    y: str = "success_rate",
+    x: str = "env_steps",
+    band: str = "minmax",
+    title: str = "Learning curves",
+    x_title: str = "environment steps",
+    y_title: str | None = None,
+) -> go.Figure:
     """Mean curve and a band across seeds for each method.
 
     :param runs: ``{method: [seed 0, seed 1, ...]}``, each a ``TrainLog``, a history (list of row
@@ -58,12 +65,37 @@ def curves(runs: Mapping[str, Sequence[Any]], *, y: str = "success_rate", x: str
         mean = ys.mean(0)
         lo, hi = (mean - ys.std(0), mean + ys.std(0)) if band == "std" else (ys.min(0), ys.max(0))
         if len(pairs) > 1 and band != "none":
-            fig.add_trace(go.Scatter(x=np.concatenate([grid, grid[::-1]]), y=np.concatenate([hi, lo[::-1]]),
-                                     fill="toself", fillcolor=rgba(color, 0.2), line=dict(width=0),
-                                     hoverinfo="skip", showlegend=False, legendgroup=name))
+            fig.add_trace(
+                go.Scatter(
+                    x=np.concatenate([grid, grid[::-1]]),
+                    y=np.concatenate([hi, lo[::-1]]),
+                    fill="toself",
+                    fillcolor=rgba(color, 0.2),
+                    line=dict(width=0),
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=name,
+                )
+            )
         label = f"{name} ({len(pairs)} seed{'s' if len(pairs) > 1 else ''})"
-        fig.add_trace(go.Scatter(x=grid, y=mean, mode="lines+markers", name=label, legendgroup=name,
-                                 line=dict(color=color, width=2), marker=dict(size=4)))
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title or y.replace("_", " "),
-                      template="plotly_white", hovermode="x unified", height=380, legend=dict(orientation="h", y=-0.2))
+        fig.add_trace(
+            go.Scatter(
+                x=grid,
+                y=mean,
+                mode="lines+markers",
+                name=label,
+                legendgroup=name,
+                line=dict(color=color, width=2),
+                marker=dict(size=4),
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title=x_title,
+        yaxis_title=y_title or y.replace("_", " "),
+        template="plotly_white",
+        hovermode="x unified",
+        height=380,
+        legend=dict(orientation="h", y=-0.2),
+    )
     return fig

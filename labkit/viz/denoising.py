@@ -32,9 +32,16 @@ def chunks_to_paths(chunks: np.ndarray, start_xy: np.ndarray, step_length: float
     return np.concatenate([start, start + steps], axis=1)
 
 
-def denoising_explorer(chain: np.ndarray, start_xy: np.ndarray, *, unnormalize=None, step_length: float = 0.025,
-                       title: str = "Denoising explorer", scene: str | None = "two_routes",
-                       zoom: float = 0.3) -> go.Figure:
+def denoising_explorer(
+    chain: np.ndarray,
+    start_xy: np.ndarray,
+    *,
+    unnormalize=None,
+    step_length: float = 0.025,
+    title: str = "Denoising explorer",
+    scene: str | None = "two_routes",
+    zoom: float = 0.3,
+) -> go.Figure:
     """A figure with a slider over denoising steps; each frame shows every sampled chunk as a path.
 
     :param chain: ``(K + 1, N, H, 2)`` samples from ``x_T`` (noise) to ``x_0`` (actions), as returned by
@@ -56,29 +63,66 @@ def denoising_explorer(chain: np.ndarray, start_xy: np.ndarray, *, unnormalize=N
         xs = np.concatenate([np.append(p[:, 0], np.nan) for p in paths])
         ys = np.concatenate([np.append(p[:, 1], np.nan) for p in paths])
         ends = paths[:, -1]
-        frames.append(go.Frame(name=str(k), data=[
-            go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(31,119,180,0.35)", width=1.5)),
-            go.Scatter(x=ends[:, 0], y=ends[:, 1], mode="markers", marker=dict(color="#1f77b4", size=5)),
-        ]))
+        frames.append(
+            go.Frame(
+                name=str(k),
+                data=[
+                    go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(31,119,180,0.35)", width=1.5)),
+                    go.Scatter(x=ends[:, 0], y=ends[:, 1], mode="markers", marker=dict(color="#1f77b4", size=5)),
+                ],
+            )
+        )
         label = "noise" if k == 0 else ("actions" if k == n_steps - 1 else str(k))
-        sliders_steps.append(dict(method="animate", label=label,
-                                  args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                                       transition=dict(duration=0))]))
-    fig = go.Figure(data=list(frames[0].data) + [go.Scatter(x=[start_xy[0]], y=[start_xy[1]], mode="markers",
-                                                            marker=dict(color="black", size=10, symbol="x"),
-                                                            name="robot")],
-                    frames=frames)
+        sliders_steps.append(
+            dict(
+                method="animate",
+                label=label,
+                args=[
+                    [str(k)],
+                    dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0)),
+                ],
+            )
+        )
+    fig = go.Figure(
+        data=list(frames[0].data)
+        + [
+            go.Scatter(
+                x=[start_xy[0]],
+                y=[start_xy[1]],
+                mode="markers",
+                marker=dict(color="black", size=10, symbol="x"),
+                name="robot",
+            )
+        ],
+        frames=frames,
+    )
     fig.update_traces(showlegend=False)
     if scene == "two_routes":
         fig.update_layout(shapes=two_routes_shapes())
     x0, y0 = float(start_xy[0]), float(start_xy[1])
     fig.update_layout(
-        title=title, template="plotly_white", height=480, width=520,
+        title=title,
+        template="plotly_white",
+        height=480,
+        width=520,
         xaxis=dict(range=[x0 - zoom, x0 + zoom], title="x (m)"),
         yaxis=dict(range=[y0 - zoom, y0 + zoom], title="y (m)", scaleanchor="x", scaleratio=1),
         sliders=[dict(active=0, steps=sliders_steps, currentvalue=dict(prefix="denoising step: "), pad=dict(t=40))],
-        updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.08, xanchor="left",
-                          buttons=[dict(label="play", method="animate",
-                                        args=[None, dict(frame=dict(duration=150, redraw=True), fromcurrent=True)])])],
+        updatemenus=[
+            dict(
+                type="buttons",
+                showactive=False,
+                x=0.0,
+                y=-0.08,
+                xanchor="left",
+                buttons=[
+                    dict(
+                        label="play",
+                        method="animate",
+                        args=[None, dict(frame=dict(duration=150, redraw=True), fromcurrent=True)],
+                    )
+                ],
+            )
+        ],
     )
     return fig

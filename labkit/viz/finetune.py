@@ -10,8 +10,9 @@ from labkit.viz.palette import COLORS, rgba
 __all__ = ["final_error_figure", "residual_magnitude_figure", "steered_noise_figure"]
 
 
-def residual_magnitude_figure(histories: dict[str, np.ndarray], *, bins: int = 40,
-                              title: str = "Size of the residual correction during training") -> go.Figure:
+def residual_magnitude_figure(
+    histories: dict[str, np.ndarray], *, bins: int = 40, title: str = "Size of the residual correction during training"
+) -> go.Figure:
     """Mean |scale * residual| (and its 10-90% range over envs and steps) against env steps.
 
     :param histories: ``{"seed 0": ResidualVecEnv.residual_history(), ...}``, each (steps, n_envs).
@@ -28,17 +29,37 @@ def residual_magnitude_figure(histories: dict[str, np.ndarray], *, bins: int = 4
         parts = [h[a:b].ravel() for a, b in zip(edges[:-1], edges[1:])]
         mean = np.array([p.mean() for p in parts])
         lo, hi = np.array([np.percentile(p, 10) for p in parts]), np.array([np.percentile(p, 90) for p in parts])
-        fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
-                                 fillcolor=rgba(color, 0.15), line=dict(width=0), hoverinfo="skip",
-                                 showlegend=False, legendgroup=name))
+        fig.add_trace(
+            go.Scatter(
+                x=np.concatenate([x, x[::-1]]),
+                y=np.concatenate([hi, lo[::-1]]),
+                fill="toself",
+                fillcolor=rgba(color, 0.15),
+                line=dict(width=0),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+            )
+        )
         fig.add_trace(go.Scatter(x=x, y=mean, name=name, legendgroup=name, line=dict(color=color, width=2)))
-    fig.update_layout(title=title, xaxis_title="environment steps", yaxis_title="|correction| (action units)",
-                      template="plotly_white", height=360, hovermode="x unified")
+    fig.update_layout(
+        title=title,
+        xaxis_title="environment steps",
+        yaxis_title="|correction| (action units)",
+        template="plotly_white",
+        height=360,
+        hovermode="x unified",
+    )
     return fig
 
 
-def steered_noise_figure(noise: np.ndarray, *, bound: float | None = None, early_fraction: float = 0.2,
-                         title: str = "Noise chosen by the DSRL agent vs the prior's N(0, 1)") -> go.Figure:
+def steered_noise_figure(
+    noise: np.ndarray,
+    *,
+    bound: float | None = None,
+    early_fraction: float = 0.2,
+    title: str = "Noise chosen by the DSRL agent vs the prior's N(0, 1)",
+) -> go.Figure:
     """Histograms of the steered noise (early vs late in training) against the N(0, 1) density.
 
     A dropdown picks all coordinates pooled or one coordinate of x_T (the chunk's H * A numbers).
@@ -55,35 +76,68 @@ def steered_noise_figure(noise: np.ndarray, *, bound: float | None = None, early
     early, late = noise[:cut], noise[-cut:]
     span = bound if bound is not None else float(np.abs(noise).max())
     grid = np.linspace(-span - 0.5, span + 0.5, 200)
-    density = np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi)
+    density = np.exp(-(grid**2) / 2) / np.sqrt(2 * np.pi)
     fig = go.Figure()
     views = [("all coordinates", slice(None))] + [(f"coordinate {j}", slice(j, j + 1)) for j in range(d)]
     for v, (_, cols) in enumerate(views):
         vis = v == 0
         xbins = dict(start=-span, end=span, size=2 * span / 30)
-        fig.add_trace(go.Histogram(x=early[:, cols].ravel(), histnorm="probability density", name="early in training",
-                                   marker_color=rgba(COLORS[0], 0.55), xbins=xbins, visible=vis))
-        fig.add_trace(go.Histogram(x=late[:, cols].ravel(), histnorm="probability density", name="late in training",
-                                   marker_color=rgba(COLORS[1], 0.55), xbins=xbins, visible=vis))
-    fig.add_trace(go.Scatter(x=grid, y=density, name="N(0, 1): what the prior was trained with",
-                             line=dict(color="black", width=2)))
+        fig.add_trace(
+            go.Histogram(
+                x=early[:, cols].ravel(),
+                histnorm="probability density",
+                name="early in training",
+                marker_color=rgba(COLORS[0], 0.55),
+                xbins=xbins,
+                visible=vis,
+            )
+        )
+        fig.add_trace(
+            go.Histogram(
+                x=late[:, cols].ravel(),
+                histnorm="probability density",
+                name="late in training",
+                marker_color=rgba(COLORS[1], 0.55),
+                xbins=xbins,
+                visible=vis,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=grid, y=density, name="N(0, 1): what the prior was trained with", line=dict(color="black", width=2)
+        )
+    )
     buttons = []
     for v, (label, _) in enumerate(views):
         visible = [False] * (2 * len(views)) + [True]
         visible[2 * v] = visible[2 * v + 1] = True
         buttons.append(dict(label=label, method="update", args=[{"visible": visible}]))
-    fig.update_layout(barmode="overlay", title=title, xaxis_title="noise value", yaxis_title="density",
-                      template="plotly_white", height=380,
-                      updatemenus=[dict(buttons=buttons, x=1.0, xanchor="right", y=1.18, yanchor="top")])
+    fig.update_layout(
+        barmode="overlay",
+        title=title,
+        xaxis_title="noise value",
+        yaxis_title="density",
+        template="plotly_white",
+        height=380,
+        updatemenus=[dict(buttons=buttons, x=1.0, xanchor="right", y=1.18, yanchor="top")],
+    )
     if bound is not None:
         for b in (-bound, bound):
             fig.add_vline(x=b, line=dict(dash="dot", color="#777"))
     return fig
 
 
-def final_error_figure(results: dict, *, tolerance: float | None = None, error_slice: slice = slice(10, 12),
-                       scale: float = 100.0, unit: str = "cm", bin_size: float = 1.5, max_error: float = 40.0,
-                       title: str = "Where failed episodes end") -> go.Figure:
+def final_error_figure(
+    results: dict,
+    *,
+    tolerance: float | None = None,
+    error_slice: slice = slice(10, 12),
+    scale: float = 100.0,
+    unit: str = "cm",
+    bin_size: float = 1.5,
+    max_error: float = 40.0,
+    title: str = "Where failed episodes end",
+) -> go.Figure:
     """Overlaid histograms of how far *failed* episodes end from the target, one per policy.
 
     :param results: ``{name: labkit.EvalResult}``; each trajectory is (T + 1, obs_dim).
@@ -96,10 +150,22 @@ def final_error_figure(results: dict, *, tolerance: float | None = None, error_s
         final = np.array([np.linalg.norm(t[-1][error_slice]) for t in res.trajectories]) * scale  # (episodes,)
         failed = final[~np.asarray(res.successes, bool)]
         median = float(np.median(failed)) if len(failed) else 0.0
-        fig.add_histogram(x=failed, name=f"{name}: {len(failed)} failures, median {median:.1f} {unit}",
-                          xbins=dict(start=0, end=max_error, size=bin_size), opacity=0.6)
+        fig.add_histogram(
+            x=failed,
+            name=f"{name}: {len(failed)} failures, median {median:.1f} {unit}",
+            xbins=dict(start=0, end=max_error, size=bin_size),
+            opacity=0.6,
+        )
     if tolerance is not None:
-        fig.add_vline(x=tolerance * scale, line=dict(dash="dot"), annotation_text=f"tolerance {tolerance * scale:g} {unit}")
-    fig.update_layout(barmode="overlay", title=title, xaxis_title=f"final distance to the target ({unit})",
-                      yaxis_title="episodes", template="plotly_white", height=330)
+        fig.add_vline(
+            x=tolerance * scale, line=dict(dash="dot"), annotation_text=f"tolerance {tolerance * scale:g} {unit}"
+        )
+    fig.update_layout(
+        barmode="overlay",
+        title=title,
+        xaxis_title=f"final distance to the target ({unit})",
+        yaxis_title="episodes",
+        template="plotly_white",
+        height=330,
+    )
     return fig
