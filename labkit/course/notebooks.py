@@ -13,11 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-from nbconvert import HTMLExporter
-
 from labkit.course.solutions import apply_solutions, load_solutions, solutions_for
 
 __all__ = ["execute_notebook", "run_notebooks", "error_outputs"]
@@ -57,6 +52,9 @@ def execute_notebook(
     :param check_log: a file to which every ``lk.check`` appends its outcome (a JSON line each).
     :raises nbclient.exceptions.CellExecutionError: a cell raised.
     """
+    import nbformat  # the notebook machinery loads in seconds: only when a notebook runs
+    from nbclient import NotebookClient
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no notebook at {path}; notebooks live in {ROOT / 'notebooks'}")
@@ -90,6 +88,10 @@ def run_notebooks(
     paths: list[str] | None = None, *, smoke: bool = False, out: str = "build/notebooks", timeout: int = 1800
 ) -> int:
     """Execute notebooks, write executed copies, HTML and ``summary.json``; return an exit code."""
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+
     nbs = [Path(p) for p in paths] if paths else sorted((ROOT / "notebooks").glob(NOTEBOOK_GLOB))
     missing = [str(p) for p in nbs if not p.is_file()]
     if missing:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jupytext
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 __all__ = ["SOLUTIONS_DIR", "apply_solutions", "exercise_cells", "load_solutions", "solutions_for"]
 
@@ -41,6 +42,8 @@ def exercise_cells(nb: nbformat.NotebookNode) -> dict[str, int]:
 
 def load_solutions(path: str | Path) -> dict[str, str]:
     """``{exercise id: solution cell source}`` from a py:percent solutions file."""
+    import jupytext  # loads in seconds: only when solutions are applied
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no solutions file at {path}")
