@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -243,7 +243,9 @@ def _check_fit(policy: Any, env: gym.Env, label: Any, need_flat: bool) -> None:
                 f"labkit policies take flat vector observations; {name or 'this env'} gives {obs_space}. "
                 "Use an SB3 CnnPolicy for images, or a state-based version of the task."
             )
-        check_fits(policy, name, obs_space.shape[0], int(np.prod(act_space.shape)), check_env_id=False)
+        obs_dim = cast(spaces.Box, obs_space).shape[0]  # flat: a 1-D Box
+        act_dim = int(np.prod(cast(tuple[int, ...], act_space.shape)))
+        check_fits(policy, name, obs_dim, act_dim, check_env_id=False)
     elif hasattr(policy, "observation_space") and _deployable(policy) is None:
         if policy.observation_space.shape != obs_space.shape:
             raise ValueError(
@@ -311,7 +313,7 @@ def _run(
                 break
             obs_arr = np.stack([obs[i] if active[i] else obs[np.argmax(active)] for i in range(batch)])
             actions = actor.act(obs_arr, active)
-            for i in np.flatnonzero(active):
+            for i in np.flatnonzero(active).tolist():
                 o, r, term, trunc, info = envs[i].step(actions[i])
                 length[i] += 1
                 cut = max_steps is not None and length[i] >= max_steps
@@ -511,6 +513,7 @@ def collect(
     recorder = EpisodeRecorder()
     defaults, names = {"is_success": False, "route": "none"}, {"is_success": "success"}
     for ep in eps:
+        assert ep.steps is not None  # keep_steps=True above
         for t in range(ep.length):
             recorder.add_step(
                 *(ep.steps[k][t] for k in ("observations", "actions", "rewards", "terminations", "truncations"))

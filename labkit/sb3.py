@@ -69,9 +69,11 @@ class TrainingMonitor(BaseCallback):
         self.progress, self.desc = progress, desc
         self.log = TrainLog()
         self.env_steps = 0
+        self._bar: tqdm | None
         self._next, self._eval_time, self._t0, self._bar = 0, 0.0, 0.0, None
 
     def _evaluate(self) -> None:
+        assert self.eval_env is not None  # the callers check it
         t = time.perf_counter()
         if isinstance(self.eval_env, VecEnv):
             res = evaluate(self.model, self.eval_env, seed=self.eval_seed, deterministic=self.deterministic)

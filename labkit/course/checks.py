@@ -181,7 +181,7 @@ def check_true(condition: bool, what: str, hint: str = "") -> bool:
 def check_env_spaces(env_id: str, obs_dim: int, action_dim: int) -> bool:
     """Did the learner read the observation and action sizes off the env?"""
     env = make(env_id)
-    true_obs, true_act = env.observation_space.shape[0], env.action_space.shape[0]
+    true_obs, true_act = env.observation_space.shape[0], env.action_space.shape[0]  # type: ignore[index]
     env.close()
     ok_obs = _report(obs_dim == true_obs, f"observation size {obs_dim}", "look at env.observation_space.shape")
     ok_act = _report(action_dim == true_act, f"action size {action_dim}", "look at env.action_space.shape")

@@ -6,7 +6,9 @@ import platform
 import sys
 import time
 from importlib import metadata
+from typing import cast
 
+import numpy as np
 import torch
 
 from labkit.envs.registry import make
@@ -35,7 +37,7 @@ def doctor() -> int:
         check_rendering()
         t0 = time.perf_counter()
         env = make("labkit/TwoRoutes-v0", seed=0, render_mode="rgb_array")
-        frame = env.render()
+        frame = cast(np.ndarray, env.render())  # render_mode="rgb_array"
         env.close()
         print(f"  render             ok: labkit/TwoRoutes-v0 frame {frame.shape} in {time.perf_counter() - t0:.2f} s")
     except RenderingError as exc:

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from labkit.course.solutions import apply_solutions, load_solutions, solutions_for
 
@@ -102,7 +103,7 @@ def run_notebooks(
         return 2
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
     mode = "smoke" if smoke else "full"
     for nb_path in nbs:
         print(f"running {nb_path.name} ({mode}) ...", flush=True)

@@ -30,7 +30,7 @@ def _first_line_id(source: str, pattern: re.Pattern) -> str | None:
 
 def exercise_cells(nb: nbformat.NotebookNode) -> dict[str, int]:
     """``{exercise id: cell index}`` of a notebook's exercise cells."""
-    out = {}
+    out: dict[str, int] = {}
     for i, cell in enumerate(nb.cells):
         ex = _first_line_id(cell.source, _EXERCISE) if cell.cell_type == "code" else None
         if ex is not None:

@@ -284,7 +284,7 @@ class EpisodeDataset:
         note = f"filter: kept {keep.size}/{len(self)} episodes of {self.content_hash[:12]}"
         meta["history"] = [*meta.get("history", []), note]
         return EpisodeDataset(
-            *(getattr(self, name)[steps] for name in STEP_ARRAYS),
+            **{name: getattr(self, name)[steps] for name in STEP_ARRAYS},
             episode_ends=np.cumsum(ends - starts).astype(np.int64),
             episode_fields={k: v[keep] for k, v in self._episode_fields.items()},
             metadata=meta,
@@ -338,7 +338,7 @@ class EpisodeDataset:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, EpisodeDataset) and self.content_hash == other.content_hash
 
-    __hash__ = None  # equal by contents, but arrays are not hashable keys
+    # No __hash__: defining __eq__ sets it to None (equal by contents, but arrays are not hashable keys).
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -379,7 +379,7 @@ def concat_datasets(datasets: Sequence[EpisodeDataset]) -> EpisodeDataset:
         for d in datasets
     ]
     return EpisodeDataset(
-        *(np.concatenate([getattr(d, name) for d in datasets]) for name in STEP_ARRAYS),
+        **{name: np.concatenate([getattr(d, name) for d in datasets]) for name in STEP_ARRAYS},
         episode_ends=np.concatenate([d.episode_ends + off for d, off in zip(datasets, offsets)]),
         episode_fields={k: np.concatenate([d.episode_fields[k] for d in datasets]) for k in first.episode_fields},
         metadata=meta,

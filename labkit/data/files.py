@@ -39,7 +39,7 @@ def save_dataset(ds: EpisodeDataset, path: str | os.PathLike) -> Path:
     """
     if not isinstance(ds, EpisodeDataset):
         raise TypeError(f"save_dataset needs an EpisodeDataset. Got {type(ds).__name__}.")
-    payload = dict(ds._arrays())
+    payload: dict[str, Any] = dict(ds._arrays())
     payload["metadata"] = np.array(_canonical_json(ds.metadata))  # 0-d unicode array, no pickle
     payload["content_hash"] = np.array(ds.content_hash)
     return atomic_write(path, lambda f: np.savez_compressed(f, **payload), make_parents=False)
@@ -123,7 +123,7 @@ def load_dataset(
     fields = {k[len(_EPISODE_PREFIX) :]: v for k, v in contents.items() if k.startswith(_EPISODE_PREFIX)}
     try:
         ds = EpisodeDataset(
-            *(contents[name] for name in STEP_ARRAYS),
+            **{name: contents[name] for name in STEP_ARRAYS},
             episode_ends=contents["episode_ends"],
             episode_fields=fields,
             metadata=metadata,

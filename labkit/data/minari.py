@@ -128,6 +128,7 @@ def from_minari(dataset_id_or_obj: Any, expert: str | None = None, env_id: str |
     minari = _import_minari()
     mds = minari.load_dataset(dataset_id_or_obj) if isinstance(dataset_id_or_obj, str) else dataset_id_or_obj
 
+    ends: list[int]
     obs, act, rew, term, trunc, ends, seeds, finals = [], [], [], [], [], [], [], []
     infos_last: list[dict[str, Any]] = []
     for ep in mds.iterate_episodes():

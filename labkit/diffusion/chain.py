@@ -78,6 +78,7 @@ def denoise(
     if not 0 <= record_last <= K:
         raise ValueError(f"record_last must be in [0, {K}] (the number of denoising steps). Got {record_last}.")
     x = torch.randn(shape, generator=generator, device=cond.device) if x_T is None else x_T  # (B, H, A)
+    chain: list[torch.Tensor]
     chain, logps = [], []
     with torch.set_grad_enabled(grad):
         for k, t in enumerate(sched.timesteps.tolist()):

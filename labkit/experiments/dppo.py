@@ -49,6 +49,6 @@ def pretrain_gaussian(
 
 def dppo_config(**overrides: Any) -> PPOConfig:
     """The fine-tuning hyper-parameters used in notebook 10 and the benchmark (overridable)."""
-    cfg = dict(n_envs=8, n_steps=16, actor_lr=3e-4, total_env_steps=60_000, stop_success=None)
+    cfg: dict[str, Any] = dict(n_envs=8, n_steps=16, actor_lr=3e-4, total_env_steps=60_000, stop_success=None)
     cfg.update(overrides)
     return PPOConfig(**cfg)

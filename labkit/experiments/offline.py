@@ -32,6 +32,7 @@ import torch
 from labkit.data.episodes import EpisodeDataset, concat_datasets
 from labkit.envs.experts import StraightUpPolicy, TwoRoutesExpert
 from labkit.envs.registry import make
+from labkit.policies.diffusion import DiffusionPolicy
 from labkit.policies.presets import make_policy
 from labkit.pretrain.diffusion_ql import train_diffusion_ql
 from labkit.pretrain.idql import IDQLPolicy
@@ -124,6 +125,7 @@ def train_offline_suite(
         mlp_hidden_dim=hidden_dim,
         env_id=data.metadata["env_id"],
     )
+    assert isinstance(dql, DiffusionPolicy)  # kind "diffusion"
     _, logs["Diffusion-QL"] = train_diffusion_ql(dql, data, iterations=dql_iterations, seed=seed, progress=progress)
     seconds["Diffusion-QL"] = time.perf_counter() - t0
     policies = {"Gaussian BC": gauss, "diffusion BC": diff, "IDQL": idql, "Diffusion-QL": dql}
@@ -234,7 +236,7 @@ def collect_mixed_dataset(
         parts.append((ds, quality))
     env.close()
     mixed = concat_datasets([ds for ds, _ in parts])
-    quality = np.concatenate([np.full(len(ds), q) for ds, q in parts])  # (E,) str
+    qualities = np.concatenate([np.full(len(ds), q) for ds, q in parts])  # (E,) str
     meta = {k: v for k, v in mixed.metadata.items() if k not in ("obs_dim", "action_dim", "n_episodes", "version")}
     meta["expert"] = "mixed: " + ", ".join(f"{len(ds)} {q}" for ds, q in parts)
     return EpisodeDataset(
@@ -244,6 +246,6 @@ def collect_mixed_dataset(
         mixed.terminations,
         mixed.truncations,
         mixed.episode_ends,
-        episode_fields={**mixed.episode_fields, "quality": quality},
+        episode_fields={**mixed.episode_fields, "quality": qualities},
         metadata=meta,
     )

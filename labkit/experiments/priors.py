@@ -90,14 +90,17 @@ def make_method_env(
         env = make(env_id, render_mode="rgb_array") if render else make(env_id)
         env = FrameRecorder(env) if render else env
         if method == "dsrl":  # one agent step = one executed chunk of Ta env steps
+            assert prior is not None  # checked above
             env = ActionChunkWrapper(env, prior.config.n_action_steps)
         return Monitor(env)
 
     venv = DummyVecEnv([one for _ in range(n_envs)])
     venv.seed(seed)
     if method == "residual":
+        assert prior is not None  # checked above
         return ResidualVecEnv(venv, prior, scale, seed=seed, check_env_id=check_env_id)
     if method == "dsrl":
+        assert prior is not None  # checked above
         return NoiseSpaceVecEnv(venv, prior, bound, seed=seed, check_env_id=check_env_id)
     return venv
 
@@ -142,7 +145,7 @@ class PriorTask:
         if method not in METHODS:
             raise ValueError(f"method must be one of {sorted(METHODS)}. Got {method!r}.")
         ppo = copy.deepcopy(self.settings.get(method, {}))  # callers may change what they get
-        wrapper = {k: ppo.pop(k) for k in ("scale", "bound") if k in ppo}
+        wrapper: dict[str, Any] = {k: ppo.pop(k) for k in ("scale", "bound") if k in ppo}
         return {**wrapper, "ppo_kwargs": ppo, "check_env_id": self.check_env_id}
 
 
@@ -205,7 +208,7 @@ def train_with_prior(
         ``TrainLog`` whose history rows are the evaluations (``log.curve("success_rate")``).
     """
     check_seed(seed)
-    kw = dict(scale=scale, bound=bound, check_env_id=check_env_id)
+    kw: dict[str, Any] = dict(scale=scale, bound=bound, check_env_id=check_env_id)
     venv = make_method_env(method, env_id, prior, n_envs, seed=seed, **kw)
     eval_env = make_method_env(method, env_id, prior, n_eval_episodes, seed=10_000 + seed, **kw)
     kwargs = {**PPO_DEFAULTS[method], **(ppo_kwargs or {})}

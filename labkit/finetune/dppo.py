@@ -27,12 +27,13 @@ The same loop (``labkit.finetune.ppo.finetune_ppo``) fine-tunes a ``GaussianBCPo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from labkit.diffusion.chain import denoise, gaussian_log_prob, step_log_probs
+from labkit.diffusion.scheduler import DDPMScheduler
 from labkit.policies.base import ChunkConfig
 from labkit.policies.diffusion import DiffusionPolicy
 from labkit.policies.gaussian import GaussianBCPolicy
@@ -97,7 +98,7 @@ class DiffusionPPOActor(_PPOActor):
             raise ValueError(f"min_std must be > 0 so that every log-probability is finite. Got {min_std}.")
         self.policy, self.ft_denoising_steps, self.min_std = policy, ft, min_std
         self.n_log_probs = ft
-        self.sched = policy.make_scheduler("ddpm", num_inference_steps)
+        self.sched = cast(DDPMScheduler, policy.make_scheduler("ddpm", num_inference_steps))  # "ddpm": a DDPMScheduler
 
     def actor_parameters(self):
         return self.policy.denoiser.parameters()

@@ -34,7 +34,7 @@ Recorded for plotting: ``steered_noise()`` (decisions * n_envs, H * A), to compa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -82,6 +82,8 @@ class NoiseSpaceVecEnv(VecEnvWrapper):
     :param check_env_id: False to steer a prior trained on another env on purpose.
     """
 
+    action_space: spaces.Box  # the noise box, set in __init__
+
     def __init__(
         self,
         venv: VecEnv,
@@ -95,7 +97,7 @@ class NoiseSpaceVecEnv(VecEnvWrapper):
         if not np.isfinite(bound) or bound <= 0:
             raise ValueError(f"bound must be a finite number > 0. Got {bound}.")
         cfg = getattr(prior, "config", None)
-        obs_dim = int(np.prod(venv.observation_space.shape))
+        obs_dim = int(np.prod(cast(tuple[int, ...], venv.observation_space.shape)))
         chunk_steps = (
             venv.get_attr("n_action_steps", [0])[0] if venv.env_is_wrapped(ActionChunkWrapper, [0])[0] else None
         )
@@ -104,7 +106,7 @@ class NoiseSpaceVecEnv(VecEnvWrapper):
                 f"NoiseSpaceVecEnv executes whole chunks: wrap each env in ActionChunkWrapper(env, "
                 f"n_action_steps={cfg.n_action_steps}) or build it with make_noise_space_env(...)."
             )
-        act = int(np.prod(venv.action_space.shape)) // (chunk_steps or 1)
+        act = int(np.prod(cast(tuple[int, ...], venv.action_space.shape))) // (chunk_steps or 1)
         check_fits(prior, env_id_of(venv), obs_dim, act, check_env_id=check_env_id)
         if isinstance(prior, DiffusionPolicy) and prior.config.ddim_eta != 0:
             raise PolicyMismatchError(
@@ -112,12 +114,12 @@ class NoiseSpaceVecEnv(VecEnvWrapper):
                 f"Got {prior.config.ddim_eta}."
             )
         self.prior = prior
-        sampler = (
+        sampler: dict[str, Any] = (
             {"sampler": "ddim", "num_inference_steps": num_inference_steps}
             if isinstance(prior, DiffusionPolicy)
             else {}
         )
-        self.runner_kwargs = {"seed": seed, "n_action_steps": chunk_steps, **sampler}
+        self.runner_kwargs: dict[str, Any] = {"seed": seed, "n_action_steps": chunk_steps, **sampler}
         self.runner = prior_runner(prior, venv.num_envs, **self.runner_kwargs)
         H, A = self.runner.chunk_shape
         super().__init__(venv, action_space=spaces.Box(-bound, bound, (H * A,), dtype=np.float32))
@@ -130,7 +132,7 @@ class NoiseSpaceVecEnv(VecEnvWrapper):
         return torch.from_numpy(w).reshape(len(w), *self.runner.chunk_shape)  # (R, H*A) -> (R, H, A)
 
     def reset(self) -> np.ndarray:
-        obs = self.venv.reset()
+        obs = cast(np.ndarray, self.venv.reset())  # Box observations
         self.runner.reset(obs)
         return obs
 
@@ -185,7 +187,7 @@ def make_noise_space_env(
     Ta = prior.config.n_action_steps if n_action_steps is None else check_int("n_action_steps", n_action_steps)
     if Ta > prior.config.n_action_steps:
         raise ValueError(f"n_action_steps must be in [1, {prior.config.n_action_steps}] (the prior's Ta). Got {Ta}.")
-    mode = {"render_mode": "rgb_array"} if render else {}
+    mode: dict[str, Any] = {"render_mode": "rgb_array"} if render else {}
     venv = DummyVecEnv([lambda: Monitor(ActionChunkWrapper(make(env_id, **mode), Ta)) for _ in range(n_envs)])
     venv.seed(seed)
     return NoiseSpaceVecEnv(venv, prior, bound, seed=seed, **kwargs)

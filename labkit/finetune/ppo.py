@@ -28,8 +28,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3.common.env_util import make_vec_env
@@ -51,14 +52,15 @@ __all__ = ["PPOConfig", "compute_gae", "finetune_ppo", "make_chunk_vec_env", "pp
 def make_chunk_vec_env(env_id: str, n_envs: int, n_action_steps: int, seed: int = 0) -> DummyVecEnv:
     """SB3 ``DummyVecEnv`` of ``n_envs`` copies of ``ActionChunkWrapper(Monitor(env))``, seeded."""
     register_all()
-    return make_vec_env(
+    venv = make_vec_env(
         env_id,
         n_envs=n_envs,
         seed=seed,
         vec_env_cls=DummyVecEnv,
-        wrapper_class=ActionChunkWrapper,
+        wrapper_class=cast(Callable[[gym.Env], gym.Env], ActionChunkWrapper),  # called with **wrapper_kwargs
         wrapper_kwargs={"n_action_steps": n_action_steps},
     )
+    return cast(DummyVecEnv, venv)  # vec_env_cls=DummyVecEnv
 
 
 def ppo_clip_loss(
@@ -251,7 +253,7 @@ def finetune_ppo(
     recent_success: deque = deque(maxlen=100)
     recent_return: deque = deque(maxlen=100)
     n_episodes = 0
-    history.reset(venv.reset())
+    history.reset(cast(np.ndarray, venv.reset()))  # Box observations
     start = time.perf_counter()
     iteration = 0
     actor.train()
@@ -283,7 +285,8 @@ def finetune_ppo(
                         n_episodes += 1
                         recent_success.append(float(is_success(info)))
                         recent_return.append(float(info["episode"]["r"]) if "episode" in info else np.nan)
-                history.reset(obs_np, np.flatnonzero(done))  # a done env's obs is its next episode's first
+                # a done env's obs is its next episode's first
+                history.reset(cast(np.ndarray, obs_np), np.flatnonzero(done))
                 rewards[s], dones[s] = rew, done
             with torch.no_grad():
                 last_v = v_of(torch.as_tensor(history.data.copy())).numpy()

@@ -24,7 +24,7 @@ agent on the plain env (``labkit.evaluate(agent, env_id)`` uses it).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -112,7 +112,7 @@ class ResidualVecEnv(VecEnvWrapper):
         return np.clip(prior_action + self.correction(residual), self.low, self.high)
 
     def reset(self) -> np.ndarray:
-        obs = self.venv.reset()  # (n, obs_dim)
+        obs = cast(np.ndarray, self.venv.reset())  # (n, obs_dim), a Box
         self.runner.reset(obs)
         self.prior_action = self.runner.next_action()  # (n, A)
         return self._augment(obs, self.prior_action)
@@ -164,7 +164,7 @@ def make_residual_env(
     :param kwargs: passed to ``ResidualVecEnv`` (``check_env_id``, ``sampler``, ``num_inference_steps`` ...).
     """
     check_int("n_envs", n_envs)
-    mode = {"render_mode": "rgb_array"} if render else {}
+    mode: dict[str, Any] = {"render_mode": "rgb_array"} if render else {}
     venv = DummyVecEnv([lambda: Monitor(make(env_id, **mode)) for _ in range(n_envs)])
     venv.seed(seed)
     return ResidualVecEnv(venv, prior, scale, seed=seed, **kwargs)

@@ -26,10 +26,11 @@ The critic is trained by SAC's usual loss on the executed transitions. Known lim
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3 import SAC
 
 from labkit.finetune.prior import prior_runner
@@ -53,6 +54,8 @@ class SampleSelectSAC(SAC):
     :param prior_kwargs: passed to ``prior_runner`` (``sampler``, ``num_inference_steps``).
     :param sac_kwargs: passed to SB3 ``SAC`` unchanged.
     """
+
+    action_space: spaces.Box  # SAC supports Box action spaces only
 
     def __init__(
         self,
@@ -85,10 +88,12 @@ class SampleSelectSAC(SAC):
 
     def _check(self) -> None:
         spec = self.env.get_attr("spec", [0])[0] if self.env is not None else None
-        obs_dim, action_dim = int(np.prod(self.observation_space.shape)), int(np.prod(self.action_space.shape))
+        obs_dim = int(np.prod(cast(tuple[int, ...], self.observation_space.shape)))
+        action_dim = int(np.prod(self.action_space.shape))
         check_fits(self.prior, getattr(spec, "id", None), obs_dim, action_dim, check_env_id=self.check_env_id)
 
     def _make_runner(self, n_envs: int) -> ChunkRunner:
+        assert self.prior is not None  # the callers check it
         kwargs = {"n_action_steps": 1, **self.prior_kwargs}  # replan every step
         return prior_runner(self.prior, n_envs, seed=getattr(self, "seed", None) or 0, **kwargs)
 

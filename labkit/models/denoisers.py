@@ -17,6 +17,8 @@ conditioning vector (the flattened, normalised observation history).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import cast
 
 import torch
 from torch import nn
@@ -26,6 +28,8 @@ __all__ = ["SinusoidalEmbedding", "MLPDenoiser", "UNet1DDenoiser"]
 
 class SinusoidalEmbedding(nn.Module):
     """Transformer-style embedding of integer timesteps: (B,) -> (B, dim)."""
+
+    freqs: torch.Tensor  # registered buffer, declared for the type checker
 
     def __init__(self, dim: int, max_period: float = 10_000.0) -> None:
         super().__init__()
@@ -232,14 +236,14 @@ class UNet1DDenoiser(nn.Module):
         c = torch.cat([t_emb, cond], dim=-1)  # (B, E + C)
         x = noisy_actions.transpose(1, 2)  # (B, H, A) -> (B, A, H): channels first for Conv1d
         skips = []
-        for res1, res2, down in self.down:
+        for res1, res2, down in cast(Iterable[nn.ModuleList], self.down):
             x = res2(res1(x, c), c)  # (B, C_i, L_i)
             skips.append(x)
             x = down(x)  # (B, C_i, L_i / 2), or unchanged at the last level
         skips.pop()  # the deepest level feeds mid directly: no skip needed there
         for res in self.mid:
             x = res(x, c)  # (B, C_last, L_last)
-        for up, res1, res2 in self.up:
+        for up, res1, res2 in cast(Iterable[nn.ModuleList], self.up):
             x = up(x)  # (B, C_{i+1}, L_{i+1}) -> (B, C_{i+1}, L_i)
             x = torch.cat([x, skips.pop()], dim=1)  # (B, C_{i+1} + C_i, L_i)
             x = res2(res1(x, c), c)  # (B, C_i, L_i)

@@ -21,6 +21,9 @@ def mlp(in_dim: int, out_dim: int, hidden_dim: int, n_layers: int) -> nn.Sequent
 class ObsScaler(nn.Module):
     """Standardise observations with statistics stored as buffers (so a saved critic carries them)."""
 
+    mean: torch.Tensor  # registered buffers, declared for the type checker
+    std: torch.Tensor
+
     def __init__(self, obs_dim: int) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(obs_dim))  # (D,)

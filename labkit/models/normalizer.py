@@ -27,6 +27,10 @@ class Normalizer(nn.Module):
     :param eps: dimensions whose scale is below ``eps`` are treated as constant.
     """
 
+    center: torch.Tensor  # registered buffers, declared for the type checker
+    scale: torch.Tensor
+    fitted: torch.Tensor
+
     def __init__(self, dim: int, mode: Literal["minmax", "gaussian"] = "minmax", eps: float = 1e-6) -> None:
         super().__init__()
         if mode not in ("minmax", "gaussian"):

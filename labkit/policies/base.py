@@ -16,7 +16,7 @@ trip. ``POLICY_CLASSES`` maps the ``kind`` stored in checkpoints to the class.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
 import torch
@@ -112,12 +112,13 @@ class BaseChunkPolicy(nn.Module):
     """
 
     kind: ClassVar[str] = ""
-    config_class: ClassVar[type] = ChunkConfig
+    config_class: ClassVar[type[ChunkConfig]] = ChunkConfig
 
     def __init__(self, config: ChunkConfig) -> None:
         super().__init__()
         self.config = config
-        self.normalizer_obs = Normalizer(config.obs_dim, mode=config.obs_norm)
+        obs_norm = cast(Literal["minmax", "gaussian"], config.obs_norm)  # checked in ChunkConfig.__post_init__
+        self.normalizer_obs = Normalizer(config.obs_dim, mode=obs_norm)
         self.normalizer_act = Normalizer(config.action_dim, mode="minmax")  # actions -> [-1, 1]
 
     @property
@@ -195,7 +196,7 @@ class BaseChunkPolicy(nn.Module):
     def compute_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError
 
-    def sample_actions(self, obs: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+    def sample_actions(self, obs: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         raise NotImplementedError
 
     def predict_action(self, obs: torch.Tensor, **kwargs: Any) -> torch.Tensor:

@@ -13,12 +13,12 @@ interchangeable everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal, cast, overload
 
 import torch
 import torch.nn.functional as F
 
-from labkit.diffusion.scheduler import DDIMScheduler, DDPMScheduler
+from labkit.diffusion.scheduler import BetaSchedule, DDIMScheduler, DDPMScheduler, PredictionType
 from labkit.models.denoisers import MLPDenoiser, UNet1DDenoiser
 from labkit.policies.base import BaseChunkPolicy, ChunkConfig, check_choice, register_policy
 
@@ -115,7 +115,9 @@ class DiffusionPolicy(BaseChunkPolicy):
     """
 
     kind: ClassVar[str] = "diffusion"
-    config_class: ClassVar[type] = DiffusionPolicyConfig
+    config_class: ClassVar[type[ChunkConfig]] = DiffusionPolicyConfig
+    config: DiffusionPolicyConfig
+    denoiser: MLPDenoiser | UNet1DDenoiser
 
     def __init__(self, config: DiffusionPolicyConfig) -> None:
         super().__init__(config)
@@ -149,7 +151,9 @@ class DiffusionPolicy(BaseChunkPolicy):
         sampler = sampler or cfg.sampler
         check_choice("sampler", sampler, ("ddpm", "ddim"))
         cls = DDPMScheduler if sampler == "ddpm" else DDIMScheduler
-        sched = cls(cfg.num_train_timesteps, cfg.beta_schedule, cfg.prediction_type, cfg.clip_sample)
+        beta_schedule = cast(BetaSchedule, cfg.beta_schedule)  # both checked in DiffusionPolicyConfig.__post_init__
+        prediction_type = cast(PredictionType, cfg.prediction_type)
+        sched = cls(cfg.num_train_timesteps, beta_schedule, prediction_type, cfg.clip_sample)
         sched.set_timesteps(num_inference_steps or cfg.num_inference_steps)
         return sched
 
@@ -174,6 +178,29 @@ class DiffusionPolicy(BaseChunkPolicy):
         pred = self.denoiser(noisy, t, cond)  # (B, H, A)
         target = noise if self.config.prediction_type == "epsilon" else x0
         return F.mse_loss(pred, target)
+
+    @overload
+    def sample_actions(
+        self,
+        obs: torch.Tensor,
+        generator: torch.Generator | None = ...,
+        noise: torch.Tensor | None = ...,
+        num_inference_steps: int | None = ...,
+        sampler: str | None = ...,
+        return_chain: Literal[False] = ...,
+    ) -> torch.Tensor: ...
+
+    @overload
+    def sample_actions(
+        self,
+        obs: torch.Tensor,
+        generator: torch.Generator | None = ...,
+        noise: torch.Tensor | None = ...,
+        num_inference_steps: int | None = ...,
+        sampler: str | None = ...,
+        *,
+        return_chain: Literal[True],
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
     @torch.no_grad()
     def sample_actions(

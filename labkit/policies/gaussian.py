@@ -58,7 +58,8 @@ class GaussianBCPolicy(BaseChunkPolicy):
     """
 
     kind: ClassVar[str] = "gaussian"
-    config_class: ClassVar[type] = GaussianBCConfig
+    config_class: ClassVar[type[ChunkConfig]] = GaussianBCConfig
+    config: GaussianBCConfig
 
     def __init__(self, config: GaussianBCConfig) -> None:
         super().__init__(config)

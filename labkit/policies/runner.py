@@ -27,7 +27,7 @@ part of its first chunk that brings it in step with them, so all envs plan toget
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,7 +54,7 @@ class ObsHistory:
         rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype=int)
         self.data[rows] = np.asarray(obs, np.float32)[rows, None, :]  # (R, 1, D) -> (R, To, D)
 
-    def push(self, obs: np.ndarray, rows: np.ndarray | None = None) -> None:
+    def push(self, obs: np.ndarray, rows: np.ndarray | Sequence[int] | None = None) -> None:
         """Append one observation per row: ``obs`` (n, D) for all rows, or (R, D) for ``rows``."""
         obs = np.asarray(obs, np.float32)
         if rows is None:

@@ -9,7 +9,7 @@ more exposed to the critic's errors on rare candidates). The selection is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 from torch import nn
@@ -18,6 +18,12 @@ from labkit.policies.base import BaseChunkPolicy, ChunkConfig, check_choice
 from labkit.policies.select import repeat_rows, select_by_value
 
 __all__ = ["IDQLPolicy"]
+
+
+class _QCritic(Protocol):
+    """What ``IDQLPolicy`` calls on its critic (an ``nn.Module``)."""
+
+    def q_value(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor: ...
 
 
 class IDQLPolicy(nn.Module):
@@ -70,7 +76,9 @@ class IDQLPolicy(nn.Module):
     def effective_temperature(self) -> float:
         """The temperature in units of Q: ``temperature * critic.advantage_scale`` when normalised."""
         scale = (
-            float(self.critic.advantage_scale) if self.normalize and hasattr(self.critic, "advantage_scale") else 1.0
+            float(cast(torch.Tensor, self.critic.advantage_scale))
+            if self.normalize and hasattr(self.critic, "advantage_scale")
+            else 1.0
         )
         return self.temperature * scale
 
@@ -92,7 +100,7 @@ class IDQLPolicy(nn.Module):
         rep = repeat_rows(obs, N)  # (B*N, To, D)
         chunks = self.behaviour.sample_actions(rep, generator=generator, **kwargs)  # (B*N, H, A)
         first = chunks[:, cfg.n_obs_steps - 1]  # (B*N, A) the action executed now
-        scores = self.critic.q_value(rep[:, -1], first).reshape(B, N)  # (B, N)
+        scores = cast(_QCritic, self.critic).q_value(rep[:, -1], first).reshape(B, N)  # (B, N)
         chosen, _ = select_by_value(
             chunks.reshape(B, N, *chunks.shape[1:]),
             scores,

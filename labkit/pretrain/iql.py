@@ -66,6 +66,8 @@ class IQLConfig:
 class IQLCritic(nn.Module):
     """Twin Q(s, a), its slow target copy, and V(s), trained by :func:`train_iql`."""
 
+    advantage_scale: torch.Tensor  # registered buffer, declared for the type checker
+
     def __init__(self, obs_dim: int, action_dim: int, config: IQLConfig | None = None) -> None:
         super().__init__()
         self.config = config or IQLConfig()

@@ -28,9 +28,9 @@ def _pairs(run: Any, x: str, y: str) -> tuple[np.ndarray, np.ndarray]:
         xs, ys = [r[x] for r in run], [r[y] for r in run]
     else:
         xs, ys = run
-    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
-    keep = np.isfinite(xs) & np.isfinite(ys)
-    return xs[keep], ys[keep]
+    xa, ya = np.asarray(xs, float), np.asarray(ys, float)
+    keep = np.isfinite(xa) & np.isfinite(ya)
+    return xa[keep], ya[keep]
 
 
 def curves(
