@@ -39,14 +39,11 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 from stable_baselines3 import PPO
-from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.vec_env import VecEnv
 
-from labkit.envs.registry import make
-from labkit.envs.wrappers import ActionChunkWrapper, FrameRecorder
 from labkit.finetune.dsrl import NoiseSpaceVecEnv
+from labkit.finetune.prior import monitored_vec_env
 from labkit.finetune.residual import ResidualVecEnv
 from labkit.policies.base import ChunkPolicy
 from labkit.runtime import check_seed
@@ -86,16 +83,8 @@ def make_method_env(
     if method != "scratch" and prior is None:
         raise ValueError(f"method {method!r} needs a prior (labkit.load or labkit.behaviour_cloning).")
 
-    def one() -> gym.Env:
-        env = make(env_id, render_mode="rgb_array") if render else make(env_id)
-        env = FrameRecorder(env) if render else env
-        if method == "dsrl":  # one agent step = one executed chunk of Ta env steps
-            assert prior is not None  # checked above
-            env = ActionChunkWrapper(env, prior.config.n_action_steps)
-        return Monitor(env)
-
-    venv = DummyVecEnv([one for _ in range(n_envs)])
-    venv.seed(seed)
+    chunk = prior.config.n_action_steps if method == "dsrl" and prior is not None else None  # a step = Ta env steps
+    venv = monitored_vec_env(env_id, n_envs, seed=seed, frames=render, chunk=chunk)
     if method == "residual":
         assert prior is not None  # checked above
         return ResidualVecEnv(venv, prior, scale, seed=seed, check_env_id=check_env_id)

@@ -39,12 +39,10 @@ from typing import Any, cast
 import numpy as np
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
-from labkit.envs.registry import make
 from labkit.envs.wrappers import ActionChunkWrapper
-from labkit.finetune.prior import PriorActor, env_id_of, prior_runner
+from labkit.finetune.prior import PriorActor, env_id_of, monitored_vec_env, prior_runner
 from labkit.policies.base import ChunkPolicy, PolicyMismatchError, check_fits
 from labkit.policies.diffusion import DiffusionPolicy
 from labkit.runtime import check_int
@@ -179,7 +177,6 @@ def make_noise_space_env(
     :param render: make the envs with ``render_mode="rgb_array"``.
     :param kwargs: passed to ``NoiseSpaceVecEnv`` (``num_inference_steps``, ``check_env_id``).
     """
-    check_int("n_envs", n_envs)
     if not isinstance(prior, ChunkPolicy):
         raise PolicyMismatchError(
             f"make_noise_space_env needs a labkit chunk policy as prior. Got {type(prior).__name__}."
@@ -187,7 +184,5 @@ def make_noise_space_env(
     Ta = prior.config.n_action_steps if n_action_steps is None else check_int("n_action_steps", n_action_steps)
     if Ta > prior.config.n_action_steps:
         raise ValueError(f"n_action_steps must be in [1, {prior.config.n_action_steps}] (the prior's Ta). Got {Ta}.")
-    mode: dict[str, Any] = {"render_mode": "rgb_array"} if render else {}
-    venv = DummyVecEnv([lambda: Monitor(ActionChunkWrapper(make(env_id, **mode), Ta)) for _ in range(n_envs)])
-    venv.seed(seed)
+    venv = monitored_vec_env(env_id, n_envs, seed=seed, render=render, chunk=Ta)
     return NoiseSpaceVecEnv(venv, prior, bound, seed=seed, **kwargs)

@@ -10,21 +10,47 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
+from labkit.envs.registry import make
+from labkit.envs.wrappers import ActionChunkWrapper, FrameRecorder
 from labkit.policies.base import ChunkPolicy
 from labkit.policies.diffusion import DiffusionPolicy
 from labkit.policies.runner import ChunkRunner
+from labkit.runtime import check_int
 
-__all__ = ["PriorActor", "env_id_of", "prior_runner"]
+__all__ = ["PriorActor", "env_id_of", "monitored_vec_env", "prior_runner"]
 
 
 def env_id_of(venv: VecEnv) -> str | None:
     """The id of the first env of ``venv`` (None if it has no spec)."""
     spec = venv.get_attr("spec", [0])[0]
     return getattr(spec, "id", None)
+
+
+def monitored_vec_env(
+    env_id: str, n_envs: int, *, seed: int = 0, render: bool = False, frames: bool = False, chunk: int | None = None
+) -> DummyVecEnv:
+    """``n_envs`` copies of ``Monitor([ActionChunkWrapper]([FrameRecorder](make(env_id))))``, seeded.
+
+    The base every prior wrapper sits on. ``render`` makes ``rgb_array`` envs; ``frames`` also records
+    every episode's frames (``venv.get_attr("episodes")``); ``chunk=Ta`` makes one step execute Ta actions.
+    """
+    check_int("n_envs", n_envs)
+
+    def one() -> gym.Env:
+        env = make(env_id, render_mode="rgb_array") if render or frames else make(env_id)
+        env = FrameRecorder(env) if frames else env
+        env = ActionChunkWrapper(env, chunk) if chunk is not None else env
+        return Monitor(env)
+
+    venv = DummyVecEnv([one for _ in range(n_envs)])
+    venv.seed(seed)
+    return venv
 
 
 def prior_runner(

@@ -29,13 +29,10 @@ from typing import Any, cast
 import numpy as np
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
-from labkit.envs.registry import make
-from labkit.finetune.prior import PriorActor, env_id_of, prior_runner
+from labkit.finetune.prior import PriorActor, env_id_of, monitored_vec_env, prior_runner
 from labkit.policies.base import ChunkPolicy, check_fits
-from labkit.runtime import check_int
 
 __all__ = ["ResidualVecEnv", "make_residual_env"]
 
@@ -163,8 +160,5 @@ def make_residual_env(
     :param render: make the envs with ``render_mode="rgb_array"``.
     :param kwargs: passed to ``ResidualVecEnv`` (``check_env_id``, ``sampler``, ``num_inference_steps`` ...).
     """
-    check_int("n_envs", n_envs)
-    mode: dict[str, Any] = {"render_mode": "rgb_array"} if render else {}
-    venv = DummyVecEnv([lambda: Monitor(make(env_id, **mode)) for _ in range(n_envs)])
-    venv.seed(seed)
+    venv = monitored_vec_env(env_id, n_envs, seed=seed, render=render)
     return ResidualVecEnv(venv, prior, scale, seed=seed, **kwargs)

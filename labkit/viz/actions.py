@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -13,9 +14,34 @@ from labkit.viz.palette import color_of
 __all__ = ["action_cloud_figure", "action_value_figure"]
 
 
+def _add_clouds(fig: go.Figure, clouds: Mapping[str, np.ndarray], **marker: Any) -> None:
+    """One scatter trace per ``{name: (n, 2) actions}``, coloured by the kit's palette."""
+    for name, acts in clouds.items():
+        acts = np.asarray(acts)  # (n, 2)
+        fig.add_scatter(
+            x=acts[:, 0], y=acts[:, 1], mode="markers", name=name, marker=dict(size=5, color=color_of(name), **marker)
+        )
+
+
+def _action_square(
+    fig: go.Figure, title: str, limit: float, width: int, height: int, x_title: str, y_title: str
+) -> go.Figure:
+    """Square, equally scaled action axes in [-limit, limit]."""
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        height=height,
+        width=width,
+        legend=dict(orientation="h", y=-0.18),
+        xaxis=dict(title=x_title, range=[-limit, limit], constrain="domain"),
+        yaxis=dict(title=y_title, range=[-limit, limit], scaleanchor="x", scaleratio=1),
+    )
+    return fig
+
+
 @torch.no_grad()
 def action_value_figure(
-    critic,
+    critic: Any,
     obs: np.ndarray,
     actions: Mapping[str, np.ndarray],
     *,
@@ -34,25 +60,8 @@ def action_value_figure(
     o = torch.as_tensor(np.asarray(obs, np.float32)).reshape(1, -1).expand(len(a), -1)  # (G*G, D)
     q = critic.q_value(o, a).reshape(grid, grid).numpy()  # (G, G)
     fig = go.Figure(go.Heatmap(x=ax, y=ax, z=q, colorscale="Viridis", colorbar=dict(title="Q"), opacity=0.85))
-    for name, acts in actions.items():
-        acts = np.asarray(acts)
-        fig.add_scatter(
-            x=acts[:, 0],
-            y=acts[:, 1],
-            mode="markers",
-            name=name,
-            marker=dict(size=5, color=color_of(name), line=dict(width=0.5, color="white")),
-        )
-    fig.update_layout(
-        title=title,
-        template="plotly_white",
-        height=460,
-        width=560,
-        xaxis=dict(title="action x (left <- -> right)", range=[-1.05, 1.05], constrain="domain"),
-        yaxis=dict(title="action y (up)", range=[-1.05, 1.05], scaleanchor="x", scaleratio=1),
-        legend=dict(orientation="h", y=-0.18),
-    )
-    return fig
+    _add_clouds(fig, actions, line=dict(width=0.5, color="white"))
+    return _action_square(fig, title, 1.05, 560, 460, "action x (left <- -> right)", "action y (up)")
 
 
 def action_cloud_figure(
@@ -60,23 +69,5 @@ def action_cloud_figure(
 ) -> go.Figure:
     """Scatter of action clouds ``{name: (n, 2)}`` in the action square (e.g. before and after fine-tuning)."""
     fig = go.Figure()
-    for name, acts in clouds.items():
-        acts = np.asarray(acts)
-        fig.add_scatter(
-            x=acts[:, 0],
-            y=acts[:, 1],
-            mode="markers",
-            name=name,
-            opacity=0.6,
-            marker=dict(size=5, color=color_of(name)),
-        )
-    fig.update_layout(
-        title=title,
-        template="plotly_white",
-        height=420,
-        width=520,
-        xaxis=dict(title="action x", range=[-1.3, 1.3], constrain="domain"),
-        yaxis=dict(title="action y", range=[-1.3, 1.3], scaleanchor="x", scaleratio=1),
-        legend=dict(orientation="h", y=-0.18),
-    )
-    return fig
+    _add_clouds(fig, clouds, opacity=0.6)
+    return _action_square(fig, title, 1.3, 520, 420, "action x", "action y")
