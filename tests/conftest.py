@@ -172,3 +172,40 @@ def point_line() -> SimpleNamespace:
 def point_line_demos() -> lk.EpisodeDataset:
     """Eight RouteExpert episodes of PointLine (seeds 0..7): some succeed, some time out."""
     return _collect_point_line()
+
+
+@pytest.fixture
+def chain_policy(tiny_policy):
+    """A tiny diffusion policy with a short chain: To = 1, H = 2, Ta = 2; 20 training timesteps (5 DDPM steps
+    of stride 4), for the denoising-chain and DPPO tests."""
+    return tiny_policy(
+        "diffusion",
+        n_obs_steps=1,
+        horizon=2,
+        n_action_steps=2,
+        num_train_timesteps=20,
+        num_inference_steps=5,
+        time_embed_dim=8,
+    )
+
+
+def _unroll(venv, act, steps):
+    """Observations (first 8 entries) a one-env wrapped vec env visits, every env step (chunks unrolled)."""
+    obs, seen = venv.reset(), []
+    seen.append(obs[0, :8].copy())
+    for _ in range(steps):
+        obs, _, dones, infos = venv.step(act(obs))
+        chunk = infos[0].get("chunk_obs")
+        if chunk is not None:
+            seen.extend(o.copy() for o in chunk)
+        else:
+            seen.append((infos[0]["terminal_observation"] if dones[0] else obs[0])[:8].copy())
+        if dones[0]:
+            break
+    return np.stack(seen)
+
+
+@pytest.fixture
+def unroll():
+    """``unroll(venv, act, steps)``: the observations a one-env wrapped vec env visits, chunks unrolled."""
+    return _unroll

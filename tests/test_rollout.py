@@ -168,22 +168,6 @@ def test_sb3_models_are_evaluated_deterministically_by_default():
 # ---------------------------------------------------------------- SB3 agents trained in a prior wrapper
 
 
-def _rollout(venv, act, steps):
-    """Observations (first 8 entries) a one-env wrapped vec env visits, every env step (chunks unrolled)."""
-    obs, seen = venv.reset(), []
-    seen.append(obs[0, :8].copy())
-    for _ in range(steps):
-        obs, _, dones, infos = venv.step(act(obs))
-        chunk = infos[0].get("chunk_obs")
-        if chunk is not None:
-            seen.extend(o.copy() for o in chunk)
-        else:
-            seen.append((infos[0]["terminal_observation"] if dones[0] else obs[0])[:8].copy())
-        if dones[0]:
-            break
-    return np.stack(seen)
-
-
 @pytest.fixture(scope="module")
 def wrapped_agents(shipped_prior):
     """PPO agents trained 256 env-side steps in the residual and the DSRL wrapper of the shipped prior."""
@@ -209,7 +193,7 @@ def wrapped_agents(shipped_prior):
 
 
 @pytest.mark.parametrize("method", ["residual", "dsrl"])
-def test_evaluate_deploys_an_agent_trained_in_a_prior_wrapper(wrapped_agents, shipped_prior, method):
+def test_evaluate_deploys_an_agent_trained_in_a_prior_wrapper(wrapped_agents, shipped_prior, method, unroll):
     agent = wrapped_agents[method]
     res = lk.evaluate(agent, ENV, 4, seed=0, batch_size=2, progress=False)  # the plain env id
     assert len(res.successes) == 4 and 0.0 <= res.success_rate <= 1.0
@@ -219,7 +203,7 @@ def test_evaluate_deploys_an_agent_trained_in_a_prior_wrapper(wrapped_agents, sh
     ref = lk.evaluate(agent, ENV, 1, seed=seed, progress=False).trajectories[0]
     make_env = make_residual_env if method == "residual" else make_noise_space_env
     venv = make_env(ENV, shipped_prior, n_envs=1, seed=seed)
-    got = _rollout(venv, lambda o: agent.predict(o, deterministic=True)[0], 40)
+    got = unroll(venv, lambda o: agent.predict(o, deterministic=True)[0], 40)
     np.testing.assert_array_equal(got, ref[: len(got)])
     frames, success = lk.record(agent, ENV, seed=seed)
     assert len(frames) == len(ref) and isinstance(success, bool)

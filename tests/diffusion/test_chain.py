@@ -14,17 +14,8 @@ def gen(seed: int = 0) -> torch.Generator:
 
 
 @pytest.fixture
-def policy(tiny_policy):
-    """To = 1, H = 2, Ta = 2; 20 training timesteps, so 5 DDPM steps stride 4."""
-    return tiny_policy(
-        "diffusion",
-        n_obs_steps=1,
-        horizon=2,
-        n_action_steps=2,
-        num_train_timesteps=20,
-        num_inference_steps=5,
-        time_embed_dim=8,
-    )
+def policy(chain_policy):
+    return chain_policy
 
 
 def test_chain_log_probs_match_torch_normal(policy):

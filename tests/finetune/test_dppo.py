@@ -27,16 +27,8 @@ def gen(seed: int = 0) -> torch.Generator:
 
 
 @pytest.fixture
-def policy(tiny_policy):
-    return tiny_policy(
-        "diffusion",
-        n_obs_steps=1,
-        horizon=2,
-        n_action_steps=2,
-        num_train_timesteps=20,
-        num_inference_steps=5,
-        time_embed_dim=8,
-    )
+def policy(chain_policy):
+    return chain_policy
 
 
 def test_ppo_update_lowers_clipped_surrogate_on_a_fixed_batch(policy):

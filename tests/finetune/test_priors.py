@@ -66,26 +66,11 @@ def test_noise_space_executed_chunk_can_be_shorter(shipped_prior):
 # ---------------------------------------------------------------- exactness
 
 
-def _rollout(venv, act, steps):
-    obs, seen = venv.reset(), []
-    seen.append(obs[0, :8].copy())
-    for _ in range(steps):
-        obs, _, dones, infos = venv.step(act(obs))
-        chunk = infos[0].get("chunk_obs")
-        if chunk is not None:
-            seen.extend(o.copy() for o in chunk)
-        else:
-            seen.append((infos[0]["terminal_observation"] if dones[0] else obs[0])[:8].copy())
-        if dones[0]:
-            break
-    return np.stack(seen)
-
-
-def test_zero_residual_reproduces_the_prior_exactly(shipped_prior):
+def test_zero_residual_reproduces_the_prior_exactly(shipped_prior, unroll):
     seed = 3
     ref = evaluate(shipped_prior, ENV, 1, seed=seed, batch_size=1, generator_seed=seed, progress=False).trajectories[0]
     venv = make_residual_env(ENV, shipped_prior, n_envs=1, seed=seed)
-    got = _rollout(venv, lambda o: np.zeros((1, 2), np.float32), 40)
+    got = unroll(venv, lambda o: np.zeros((1, 2), np.float32), 40)
     np.testing.assert_array_equal(got, ref[: len(got)])
 
 
@@ -96,13 +81,13 @@ def test_evaluate_in_the_wrapper_counts_each_env_once(shipped_prior):
     assert np.isfinite(res.returns).all() and res.env_steps >= res.lengths.sum()
 
 
-def test_noise_space_with_the_priors_own_noise_reproduces_its_samples(shipped_prior):
+def test_noise_space_with_the_priors_own_noise_reproduces_its_samples(shipped_prior, unroll):
     prior = shipped_prior
     seed, H, A = 5, prior.config.horizon, prior.config.action_dim
     ref = evaluate(prior, ENV, 1, seed=seed, batch_size=1, generator_seed=seed, progress=False).trajectories[0]
     venv = make_noise_space_env(ENV, prior, n_envs=1, seed=seed, bound=10.0)  # wide: no clipping
     g = torch.Generator().manual_seed(seed)  # the draws DDIM would make itself: x_T ~ N(0, I)
-    got = _rollout(venv, lambda o: torch.randn((1, H, A), generator=g).reshape(1, -1).numpy(), 10)
+    got = unroll(venv, lambda o: torch.randn((1, H, A), generator=g).reshape(1, -1).numpy(), 10)
     np.testing.assert_array_equal(got, ref[: len(got)])
 
 

@@ -35,28 +35,11 @@ def test_prior_preset_sets_env_id_and_the_fast_sampler(tiny_demos, tmp_path):
 
 
 def test_same_seed_same_policy_and_action_range(tiny_demos):
-    a, _ = behaviour_cloning(
-        "gaussian",
-        tiny_demos,
-        iterations=5,
-        preset="offline",
-        seed=1,
-        progress=False,
-        hidden_dim=16,
-        n_layers=1,
-        action_range=(-1.0, 1.0),
+    kw = dict(
+        iterations=5, preset="offline", seed=1, progress=False, hidden_dim=16, n_layers=1, action_range=(-1.0, 1.0)
     )
-    b, _ = behaviour_cloning(
-        "gaussian",
-        tiny_demos,
-        iterations=5,
-        preset="offline",
-        seed=1,
-        progress=False,
-        hidden_dim=16,
-        n_layers=1,
-        action_range=(-1.0, 1.0),
-    )
+    a, _ = behaviour_cloning("gaussian", tiny_demos, **kw)
+    b, _ = behaviour_cloning("gaussian", tiny_demos, **kw)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
     low, high = a.action_range()  # the env's bounds, not the demonstrations' min and max
     np.testing.assert_allclose(low, -1.0, atol=1e-5)
