@@ -78,7 +78,8 @@ def train_offline_suite(
     iql_iterations: int = 1500,
     dql_iterations: int = 600,
     idql_samples: int = 32,
-    idql_temperature: float = 1.0,
+    idql_temperature: float = 0.3,
+    idql_normalize: bool = False,
     hidden_dim: int = 128,
     progress: bool = True,
 ) -> OfflineSuite:
@@ -88,8 +89,10 @@ def train_offline_suite(
     :param iql_iterations: gradient steps of the IQL critic.
     :param dql_iterations: iterations of Diffusion-QL (actor and critic together).
     :param idql_samples: IDQL's N candidates per decision.
-    :param idql_temperature: IDQL draws a candidate with probabilities ``softmax(Q / (temperature * s))``,
-        s the critic's advantage scale (the std of Q - V over the data).
+    :param idql_temperature: IDQL draws a candidate with probabilities ``softmax(Q / temperature)``.
+    :param idql_normalize: measure the temperature in units of the critic's advantage scale (the std of
+        Q - V over the data; ``IDQLPolicy``'s default). The suite keeps Q units (temperature 0.3),
+        the setting of the published results.
     :param hidden_dim: width of the diffusion denoisers.
     """
     seconds, logs = {}, {}
@@ -114,7 +117,14 @@ def train_offline_suite(
     critic = IQLCritic(data.obs_dim, data.action_dim, IQL_CONFIG)
     logs["IQL"] = train_iql(critic, data, iterations=iql_iterations, seed=seed, progress=progress)
     seconds["IQL critic"] = time.perf_counter() - t0
-    idql = IDQLPolicy(diff, critic, n_samples=idql_samples, selection="softmax", temperature=idql_temperature)
+    idql = IDQLPolicy(
+        diff,
+        critic,
+        n_samples=idql_samples,
+        selection="softmax",
+        temperature=idql_temperature,
+        normalize=idql_normalize,
+    )
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     dql = make_policy(
