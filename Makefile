@@ -7,18 +7,22 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.labkit-installed
+# Optional extras to install with the kit: `make test EXTRAS=dev,ray` adds Ray for the sweep tests (CI does).
+EXTRAS ?= dev
 
 .PHONY: setup lab test lint smoke notebooks doctor clean
 
 setup: $(STAMP)
+	@grep -qx "$(EXTRAS)" $(STAMP) || $(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@grep -qx "$(EXTRAS)" $(STAMP) || echo "$(EXTRAS)" > $(STAMP)
 
 # torch is installed first, pinned, so that pip takes the CPU build (no several-GB CUDA download).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "labkit needs Python 3.11 or 3.12: set PYTHON=/path/to/python3.11"'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@echo "$(EXTRAS)" > $(STAMP)
 
 lab: setup
 	$(BIN)/python -m labkit doctor || true

@@ -82,6 +82,8 @@ __all__ = [
     "save",
     "seed_everything",
     "smoke_mode",
+    "stats",
+    "sweep",
     "train",
     "viz",
 ]

@@ -1,8 +1,8 @@
 """The library's layers import downward only, with every labkit import at module level.
 
 Bottom up (a module may import labkit modules of its own layer's package or of lower layers):
-runtime/io -> envs -> data -> models -> diffusion -> policies -> train -> store/rollout -> analysis/sb3
--> viz/llm -> pretrain -> finetune -> the other taxonomy folders -> experiments -> course -> the
+runtime/io -> envs -> data -> models -> diffusion -> policies -> train -> store/rollout -> analysis/stats/sb3
+-> viz/llm -> sweep -> pretrain -> finetune -> the other taxonomy folders -> experiments -> course -> the
 package's __init__/__main__. Taxonomy folders of one layer never import each other.
 """
 
@@ -21,8 +21,9 @@ LAYERS = [
     {"policies"},
     {"train"},
     {"store", "rollout"},
-    {"analysis", "sb3"},
+    {"analysis", "stats", "sb3"},
     {"viz", "llm"},
+    {"sweep"},
     {"pretrain"},
     {"finetune"},
     {"rewards", "world_models", "planning", "distill", "safety"},

@@ -18,11 +18,15 @@ def _pins(lines):
 
 
 def _pyproject_pins():
+    """The kit and its dev tools; optional extras for clusters (``ray``) are not in the conda files."""
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    deps = data["project"]["dependencies"] + [
-        d for group in data["project"]["optional-dependencies"].values() for d in group
-    ]
-    return _pins(deps)
+    return _pins(data["project"]["dependencies"] + data["project"]["optional-dependencies"]["dev"])
+
+
+def test_every_extra_is_pinned_exactly():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extras = [d for group in data["project"]["optional-dependencies"].values() for d in group]
+    assert all("==" in d for d in extras), [d for d in extras if "==" not in d]
 
 
 def _yml_pins(path):
