@@ -28,8 +28,10 @@ import torch
 from _common import table, write_results
 
 import labkit  # noqa: F401
-from labkit import ChunkDataset, behaviour_cloning, evaluate, load, make_policy
-from labkit.rollout import measure_latency
+from labkit import ChunkDataset, load, make_policy
+from labkit.experiments.diffusion_policy import run_bc
+from labkit.stats import summarize
+from labkit.sweep import BACKENDS, grid, run
 
 
 def bare_torch_its(demos, iterations: int) -> float:
@@ -54,38 +56,53 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--iterations", type=int, default=None, help="training iterations per policy")
     ap.add_argument("--episodes", type=int, default=None, help="evaluation episodes per seed (>= 100 in full)")
+    ap.add_argument(
+        "--backend", choices=BACKENDS, default="sequential", help="labkit.sweep backend (timings: sequential)"
+    )
+    ap.add_argument("--workers", type=int, default=None)
     args = ap.parse_args(argv)
     seeds = range(args.seeds or (1 if args.quick else 3))
     iterations = args.iterations or (1500 if args.quick else 8000)
     episodes = args.episodes or (50 if args.quick else 100)
     demos = load("two_routes_demos")
-    env_id = demos.metadata["env_id"]
+    # The seeds run through labkit.sweep; keep the default sequential backend when the timings matter.
+    sweep = run(
+        run_bc,
+        grid(kind=["gaussian", "diffusion"], iterations=[iterations], episodes=[episodes]),
+        seeds=list(seeds),
+        backend=args.backend,
+        workers=args.workers,
+        progress=False,
+    )
+    if sweep.failed:
+        raise SystemExit(f"{len(sweep.failed)} trials failed: {sweep.failed[0]['error']}")
+    names = {
+        "success": "success",
+        "left_share": "left share",
+        "right_share": "right share",
+        "train_seconds": "train s",
+        "its_per_s": "it/s",
+        "ddpm100_ms": "DDPM-100 ms",
+        "ddim10_ms": "DDIM-10 ms",
+        "call_ms": "latency ms",
+    }
     rows, raw = [], []
-    for kind in ["gaussian", "diffusion"]:
-        for seed in seeds:
-            policy, res = behaviour_cloning(kind, demos, iterations=iterations, seed=seed, progress=False)
-            ev = evaluate(policy, env_id, episodes, seed=1000, generator_seed=seed, progress=False)
-            counts = ev.route_counts
-            n = max(1, sum(counts.values()))
-            row = {
-                "policy": kind,
-                "seed": seed,
-                "success": ev.success_rate,
-                "left share": counts.get("left", 0) / n,
-                "right share": counts.get("right", 0) / n,
-                "train s": res.seconds,
-                "it/s": res.iterations_done / res.seconds,
-            }
-            if kind == "diffusion":
-                row["DDPM-100 ms"] = measure_latency(policy, demos.obs_dim, sampler="ddpm", num_inference_steps=100)
-                row["DDIM-10 ms"] = measure_latency(policy, demos.obs_dim, sampler="ddim", num_inference_steps=10)
-            else:
-                row["latency ms"] = measure_latency(policy, demos.obs_dim)
-            rows.append(row)
-            raw.append({**row, "summary": ev.summary()})
-            print(
-                f"{kind} seed {seed}: success {ev.success_rate:.0%}, routes {counts}, {res.seconds:.0f} s", flush=True
-            )
+    for r in sweep.records:
+        row = {"policy": r["kind"], "seed": r["seed"], **{names[k]: r[k] for k in names if k in r}}
+        rows.append(row)
+        raw.append({**row, "route_counts": r["route_counts"], "mean_return": r["mean_return"]})
+        print(
+            f"{r['kind']} seed {r['seed']}: success {r['success']:.0%}, routes {r['route_counts']}, "
+            f"{r['train_seconds']:.0f} s",
+            flush=True,
+        )
+    stats = {
+        kind: {
+            key: summarize([r[key] for r in rows if r["policy"] == kind])
+            for key in ("success", "left share", "right share")
+        }
+        for kind in ("gaussian", "diffusion")
+    }
     bare = bare_torch_its(demos, min(iterations, 1000))
     ours = statistics.mean(r["it/s"] for r in rows if r["policy"] == "diffusion")
 
@@ -110,6 +127,9 @@ def main(argv=None) -> int:
     cols = ["policy", "success", "left share", "right share", "train s", "it/s", "DDPM-100 ms", "DDIM-10 ms"]
     print(f"\nTwoRoutes, {len(seeds)} seed(s), {iterations} iterations, {episodes} episodes per seed (mean over seeds)")
     print(table(summary, cols))
+    for kind, st in stats.items():
+        parts = [f"{k} IQM {v['iqm']:.0%} [{v['iqm_ci'][0]:.0%}, {v['iqm_ci'][1]:.0%}]" for k, v in st.items()]
+        print(f"{kind} over {st['success']['n']} seeds (95% bootstrap CI): " + "; ".join(parts))
     print(f"\ntraining throughput: labkit loop {ours:.0f} it/s, bare torch {bare:.0f} it/s, ratio {ours / bare:.2f}")
     d = summary[1]
     checks = {
@@ -132,6 +152,7 @@ def main(argv=None) -> int:
             "seeds": list(seeds),
             "per_seed": raw,
             "summary": summary,
+            "stats": stats,
             "bare_torch_its": bare,
             "labkit_its": ours,
             "targets": checks,

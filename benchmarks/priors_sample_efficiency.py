@@ -38,7 +38,9 @@ import torch  # noqa: E402
 from _common import table, write_results  # noqa: E402
 from stable_baselines3 import PPO  # noqa: E402
 
-from labkit.experiments.priors import METHODS, PPO_DEFAULTS, TASKS, PriorTask, make_method_env, train_with_prior  # noqa: E402
+from labkit.experiments.priors import METHODS, PPO_DEFAULTS, TASKS, PriorTask, make_method_env, run_method  # noqa: E402
+from labkit.stats import summarize  # noqa: E402
+from labkit.sweep import BACKENDS, run  # noqa: E402
 
 
 def throughput(
@@ -81,6 +83,10 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=None)
     parser.add_argument("--threshold", type=float, default=0.9)
     parser.add_argument("--repeats", type=int, default=3, help="throughput: median of this many alternating runs")
+    parser.add_argument("--backend", choices=BACKENDS, default="sequential", help="labkit.sweep backend for the runs")
+    parser.add_argument("--workers", type=int, default=None, help="parallel workers (process / local ray)")
+    parser.add_argument("--address", default=None, help="a Ray cluster to join (default: RAY_ADDRESS or local)")
+    parser.add_argument("--out", default=None, help="keep finished runs here and resume from them")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = args.seeds or (2 if args.quick else 3)
@@ -92,27 +98,30 @@ def main() -> None:
     prior = task.load_prior()
     t_all = time.perf_counter()
 
-    runs = []
-    for method in METHODS:
-        for seed in range(seeds):
-            _, log = train_with_prior(
-                method,
-                task.env_id,
-                prior,
-                steps,
-                seed=seed,
-                eval_every=eval_every,
-                n_eval_episodes=n_eval,
-                progress=False,
-                **task.kwargs(method),
-            )
-            xs, ys = log.curve("success_rate")
-            runs.append(log.summary("success_rate", args.threshold) | {"steps": xs, "success": ys})
-            print(
-                f"{method:9s} seed {seed}: success {ys[0]:.0%} -> {ys[-1]:.0%} (best {max(ys):.0%}) in {xs[-1]} "
-                f"env steps, {log.seconds:.0f} s",
-                flush=True,
-            )
+    common = dict(
+        task=args.task, budget=steps, eval_every=eval_every, n_eval_episodes=n_eval, threshold=args.threshold
+    )
+    # Every trial's seed is part of the trial, so any backend gives the same numbers (--backend ray spreads
+    # the runs over a cluster; wall times per run then depend on where they ran).
+    sweep = run(
+        run_method,
+        [dict(method=m, **common) for m in METHODS],
+        seeds=seeds,
+        backend=args.backend,
+        workers=args.workers,
+        address=args.address,
+        out=args.out,
+        progress=False,
+    )
+    if sweep.failed:
+        raise SystemExit(f"{len(sweep.failed)} trials failed: {sweep.failed[0]['error']}")
+    runs = [{k: v for k, v in r.items() if k not in ("key", "status", *common)} for r in sweep.records]
+    for r in runs:
+        print(
+            f"{r['method']:9s} seed {r['seed']}: success {r['start_success']:.0%} -> {r['final_success']:.0%} "
+            f"(best {r['best_success']:.0%}) in {r['env_steps']} env steps, {r['train_seconds']:.0f} s",
+            flush=True,
+        )
 
     tp_steps = 2_048 if args.quick else 16_384
     # "The same agent without the prior": PPO with each method's own settings on the plain env.
@@ -141,21 +150,32 @@ def main() -> None:
     def reached(method):
         return sum(r["steps_to_threshold"] is not None for r in runs if r["method"] == method)
 
-    rows = []
+    def interval(values, fmt):
+        st = summarize(values)
+        return f"{fmt(st['iqm'])} [{fmt(st['iqm_ci'][0])}, {fmt(st['iqm_ci'][1])}]"
+
+    pct, num = (lambda v: f"{v:.0%}"), (lambda v: f"{v:,.0f}")
+    rows, stats = [], {}
     for method, label in METHODS.items():
         mine = [r for r in runs if r["method"] == method]
         n_reached, mean_steps = reached(method), statistics.mean(to_threshold(method))
+        stats[method] = {
+            key: summarize([r[key] for r in mine])
+            for key in ("start_success", "final_success", "best_success", "env_steps_to_threshold")
+        }
         rows.append(
             {
                 "method": label,
+                "seeds": len(mine),
                 "start success": f"{statistics.mean(r['start_success'] for r in mine):.0%}",
-                "final success": f"{statistics.mean(r['final_success'] for r in mine):.0%}",
-                "best success": f"{statistics.mean(r['best_success'] for r in mine):.0%}",
-                f"env steps to {args.threshold:.0%}": (
+                "final success IQM [95% CI]": interval([r["final_success"] for r in mine], pct),
+                "best success IQM [95% CI]": interval([r["best_success"] for r in mine], pct),
+                f"env steps to {args.threshold:.0%}: mean": (
                     f"not in {steps:,}"
                     if n_reached == 0
                     else f"{'' if n_reached == len(mine) else '>= '}{mean_steps:,.0f} ({n_reached}/{len(mine)} seeds)"
                 ),
+                "IQM [95% CI] (never = budget)": interval(to_threshold(method), num),
                 "train s/run": round(statistics.mean(r["train_seconds"] for r in mine), 1),
                 "env steps/s": round(speed[method]["env_steps_per_s"]),
                 "x plain": round(speed[method]["env_steps_per_s"] / plain[method]["env_steps_per_s"], 2),
@@ -223,6 +243,7 @@ def main() -> None:
             "throughput_plain_same_settings": plain,
             "throughput_repeats": args.repeats,
             "median_steps_to_threshold": medians,
+            "stats": stats,
             "targets": {
                 "sample_efficiency": sample_target,
                 "sample_note": sample_note,

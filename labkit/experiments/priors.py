@@ -51,7 +51,16 @@ from labkit.sb3 import TrainingMonitor, learn
 from labkit.store import load
 from labkit.train.log import TrainLog
 
-__all__ = ["EVAL_DETERMINISTIC", "METHODS", "PPO_DEFAULTS", "TASKS", "PriorTask", "make_method_env", "train_with_prior"]
+__all__ = [
+    "EVAL_DETERMINISTIC",
+    "METHODS",
+    "PPO_DEFAULTS",
+    "TASKS",
+    "PriorTask",
+    "make_method_env",
+    "run_method",
+    "train_with_prior",
+]
 
 #: method name -> what the agent controls (for labels).
 METHODS = {
@@ -214,3 +223,39 @@ def train_with_prior(
     learn(model, env_steps, monitor if callback is None else [monitor, callback])
     monitor.log.meta.update(method=method, seed=seed)
     return model, monitor.log
+
+
+def run_method(
+    seed: int,
+    method: str,
+    task: str = "blocked",
+    budget: int | None = None,
+    eval_every: int | None = None,
+    n_eval_episodes: int = 20,
+    threshold: float = 0.9,
+) -> dict[str, Any]:
+    """One sweep trial (``labkit.sweep.run``): ``method`` on ``TASKS[task]`` for one seed; JSON-friendly metrics.
+
+    Keys: ``start_success``, ``final_success``, ``best_success``, ``steps_to_threshold`` (None if never),
+    ``env_steps_to_threshold`` (the budget for a seed that never got there), ``train_seconds`` and the
+    curve ``steps`` / ``success``.
+
+    :param budget: environment steps (default: the task's ``env_steps``).
+    """
+    spec = TASKS[task]
+    budget = budget or spec.env_steps
+    _, log = train_with_prior(
+        method,
+        spec.env_id,
+        spec.load_prior(),
+        budget,
+        seed=seed,
+        eval_every=eval_every or spec.eval_every,
+        n_eval_episodes=n_eval_episodes,
+        progress=False,
+        **spec.kwargs(method),
+    )
+    xs, ys = log.curve("success_rate")
+    out = log.summary("success_rate", threshold)
+    reached = out["steps_to_threshold"]
+    return {**out, "env_steps_to_threshold": budget if reached is None else reached, "steps": xs, "success": ys}
