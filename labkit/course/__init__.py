@@ -5,6 +5,7 @@ from labkit.course.checks import EXERCISES, check, check_close, check_env_spaces
 from labkit.course.doctor import doctor
 from labkit.course.notebooks import error_outputs, execute_notebook, run_notebooks
 from labkit.course.taxonomy import LEAVES, NOTEBOOKS, Leaf, leaf_table, notebook_available, taxonomy_figure
+from labkit.course.timing import compute_time
 
 __all__ = [
     "EXERCISES",
@@ -16,6 +17,7 @@ __all__ = [
     "check_env_spaces",
     "check_true",
     "close",
+    "compute_time",
     "doctor",
     "error_outputs",
     "exercise",
