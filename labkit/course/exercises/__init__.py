@@ -5,6 +5,6 @@ imports it, so ``lk.check(...)`` knows every exercise. Each check computes its e
 kit (the env, the data, a model), never from a constant typed in.
 """
 
-from labkit.course.exercises import nb00
+from labkit.course.exercises import nb00, nb01
 
-__all__ = ["nb00"]
+__all__ = ["nb00", "nb01"]
