@@ -13,6 +13,7 @@ embedded inline.
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure
 from labkit.viz.curves import curves
+from labkit.viz.demos import action_direction_figure
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
 from labkit.viz.finetune import final_error_figure, residual_magnitude_figure, steered_noise_figure
 from labkit.viz.objectives import ppo_clip_figure
@@ -22,6 +23,7 @@ from labkit.viz.video import encode_mp4, show_video, show_videos
 
 __all__ = [
     "action_cloud_figure",
+    "action_direction_figure",
     "action_value_figure",
     "chunks_to_paths",
     "color_of",

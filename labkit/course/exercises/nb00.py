@@ -20,7 +20,7 @@ def _sizes(answer: Any) -> tuple[bool, str]:
 def _route_length(env_id: str, side: str) -> float:
     """Length of the shortest way from the start to the goal going round the cup on ``side`` only."""
     closed = "right" if side == "left" else "left"
-    env = make(env_id, blocked=closed).unwrapped  # with one side closed, path_length counts the other
+    env: Any = make(env_id, blocked=closed).unwrapped  # with one side closed, path_length counts the other
     env.reset(seed=0)
     length = float(env.path_length(env.start))
     env.close()
