@@ -158,3 +158,19 @@ def test_title_and_link_rewriting():
     assert '\\"02_d.html#s\\"' in fixed
     kept = ipynb_links_to_html(html, lambda rel: not rel.startswith("../_sources"))
     assert 'href="../_sources/n.ipynb"' in kept and 'href="01_rl.html"' in kept
+
+
+@pytest.mark.notebook
+def test_reuse_exports_an_executed_notebook_without_running_it(exported, tmp_path, monkeypatch):
+    import labkit.course.notebooks as notebooks
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a notebook found in reuse= must not run again")
+
+    monkeypatch.setattr(notebooks, "run_one", no_run)
+    monkeypatch.setenv("LABKIT_NO_NPM", "1")
+    src = tmp_path / "99_tiny.ipynb"
+    nbformat.write(nbformat.read(exported["out"] / "99_tiny.ipynb", as_version=4), src)
+    code = notebooks.run_notebooks([str(src)], smoke=True, out=str(tmp_path / "out"), reuse=exported["out"])
+    assert code == 1  # the reused run failed (ZeroDivisionError), and says so
+    assert "This run failed: ZeroDivisionError" in (tmp_path / "out" / "99_tiny.html").read_text(encoding="utf-8")

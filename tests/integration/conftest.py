@@ -50,3 +50,9 @@ def chromium_args() -> list[str]:
 def chromium_path() -> str:
     """Debian's Chromium, or a skip (a failure in CI) that says how to install it."""
     return require_chromium()
+
+
+@pytest.fixture(scope="session")
+def executed_dir(tmp_path_factory):
+    """Notebooks executed in smoke mode as shipped, by the notebook tests; the site test reuses them."""
+    return tmp_path_factory.mktemp("executed")

@@ -1,7 +1,7 @@
 """The course site (``make site``) and the hand-out pages of ``run-notebooks``, in headless Chromium, offline.
 
 Once per session, every notebook runs in smoke mode (``run_notebooks``: executed notebooks and hand-out
-pages) and the site is built from them (``build_site``). The site is served on 127.0.0.1; the exported
+pages; the notebook tests' own runs of the session are reused) and the site is built from them (``build_site``). The site is served on 127.0.0.1; the exported
 pages are opened from disk (file://), as an instructor's hand-out would be. Every request that leaves
 the machine is aborted and recorded, so the test proves the pages work without internet:
 
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, chromium_path) -> Path:
+def built(tmp_path_factory, chromium_path, executed_dir) -> Path:
     """A folder with ``notebooks/`` (executed in smoke mode + hand-out pages), ``site-src/`` and ``site/``."""
     from labkit.course.notebooks import run_notebooks
     from labkit.course.site import build_site
@@ -51,7 +51,8 @@ def built(tmp_path_factory, chromium_path) -> Path:
         return Path(reuse)
     root = Path(reuse) if reuse else tmp_path_factory.mktemp("course")
     t0 = time.monotonic()
-    code = run_notebooks(smoke=True, out=str(root / "notebooks"), timeout=600)
+    # the notebook tests' own smoke runs (same session) are reused; a notebook they did not run runs here
+    code = run_notebooks(smoke=True, out=str(root / "notebooks"), timeout=600, reuse=executed_dir)
     t1 = time.monotonic()
     summary = build_site(root / "notebooks", root / "site", src=root / "site-src")
     print(f"notebooks ran in {t1 - t0:.0f} s (exit {code}); site built in {time.monotonic() - t1:.0f} s")
