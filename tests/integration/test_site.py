@@ -1,9 +1,10 @@
 """The course site (``make site``) and the hand-out pages of ``run-notebooks``, in headless Chromium, offline.
 
-Once per session, every notebook runs in smoke mode (``run_notebooks``: executed notebooks and hand-out
-pages; the notebook tests' own runs of the session are reused) and the site is built from them
-(``build_site``). The site is served on 127.0.0.1; the exported pages are opened from disk (file://),
-as an instructor's hand-out would be. Every request that leaves the machine is aborted and recorded, so the test proves the pages work without internet:
+Once per session, every notebook runs in smoke mode (``run_notebooks``: executed notebooks and hand-out pages;
+the notebook tests' own runs of the session are reused) and the site is built from them (``build_site``). The
+site is served on 127.0.0.1; the exported pages are opened from disk (file://), as an instructor's hand-out
+would be. Every request that leaves the machine is aborted and recorded, so the test proves the pages work
+without internet:
 
 - every page loads without a JavaScript error;
 - each page shows as many plotly figures as its notebook displays, its widgets render, and its videos
