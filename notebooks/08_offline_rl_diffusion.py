@@ -274,7 +274,7 @@ print("mean episode length:", {k: round(float(v)) for k, v in lengths.items()})
 # IDQL's choice is cheap to redo: sample the candidates and their Q-values once, then re-select among
 # them at any temperature. The next cell caches $N$ candidates for many decisions at the split state;
 # the slider redraws which one IDQL picks for each decision, with the *same* random numbers at every
-# step, so only $T$ changes. The figure's subtitle gives the effective number of candidates
+# step, so only $T$ changes (it starts at the suite's $T$). The figure's subtitle gives the effective number of candidates
 # $1/\sum_i w_i^2$ (all $N$ when the weights are uniform, 1 for argmax) and the mean Q of the chosen.
 # The table below it gives, exactly from the weights, how often each temperature drives *up* into
 # the pocket; a very large $T$ is diffusion BC again, the smallest is nearly argmax.
@@ -300,7 +300,8 @@ for label, kw in [(f"T = {t:g}", dict(temperature=t)) for t in TEMPERATURES] + [
     print(f"{label:>9}: " + "  ".join(f"{m} {s:4.0%}" for m, s in share.items())
           + f"   effective candidates {float((1 / (w**2).sum(1)).mean()):5.1f}")
 print("candidates (diffusion BC alone): " + "  ".join(f"{m} {float(mask.mean()):4.0%}" for m, mask in is_mode.items()))
-viz.idql_temperature_figure(cand, q_cand.numpy(), TEMPERATURES, critic=suite.critic, obs=s_split)
+start = TEMPERATURES.index(idql.temperature) if idql.temperature in TEMPERATURES else 0  # the suite's T
+viz.idql_temperature_figure(cand, q_cand.numpy(), TEMPERATURES, critic=suite.critic, obs=s_split, active=start)
 
 # %% [markdown]
 # Move the slider from the right (hot) to the left (cold). Hot: the chosen dots are the candidates,

@@ -88,6 +88,7 @@ def idql_temperature_figure(
     critic: Any = None,
     obs: np.ndarray | None = None,
     seed: int = 0,
+    active: int = 0,
     grid: int = 41,
     title: str = "IDQL: which of the cached candidates each temperature picks",
 ) -> go.Figure:
@@ -103,6 +104,7 @@ def idql_temperature_figure(
     :param values: (M, N) their scores (Q).
     :param critic: with ``obs`` (D,), draw ``critic.q_value(obs, a)`` as a heatmap behind (all rows at ``obs``).
     :param seed: of the uniform numbers behind the draws.
+    :param active: the step shown first (an index into ``temperatures``; ``len(temperatures)`` is argmax).
     """
     cand, val = np.asarray(candidates, dtype=float), np.asarray(values, dtype=float)
     if cand.ndim != 3 or cand.shape[2] != 2 or val.shape != cand.shape[:2]:
@@ -123,7 +125,7 @@ def idql_temperature_figure(
         marker=dict(size=4, color="rgba(200,200,200,0.55)"),
     )
     fixed += 1
-    steps = []
+    steps, captions = [], []
     settings: list[tuple[str, dict[str, Any]]] = [
         (f"{t:g}", dict(selection="softmax", temperature=float(t))) for t in temperatures
     ]
@@ -147,8 +149,13 @@ def idql_temperature_figure(
             f"mean Q of the chosen {val[np.arange(m), index].mean():.2f} (all candidates {val.mean():.2f})</sup>"
         )
         steps.append(dict(method="update", label=label, args=[{"visible": visible}, {"title.text": caption}]))
-    fig = _action_square(
-        fig, steps[0]["args"][1]["title.text"], 1.05, 600, 520, "action x (left <- -> right)", "action y (up)"
+        captions.append(caption)
+    if not 0 <= active < len(settings):
+        raise ValueError(f"active must index the {len(settings)} steps (temperatures, then argmax). Got {active}.")
+    for k, trace in enumerate(fig.data[fixed:]):
+        trace.visible = k == active
+    fig = _action_square(fig, captions[active], 1.05, 600, 520, "action x (left <- -> right)", "action y (up)")
+    fig.update_layout(
+        sliders=[dict(active=active, steps=steps, currentvalue=dict(prefix="temperature = "), pad=dict(t=50))]
     )
-    fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="temperature = "), pad=dict(t=50))])
     return fig

@@ -125,5 +125,7 @@ def test_idql_temperature_figure_reselects_cached_candidates():
     np.testing.assert_allclose(chosen[-1], cand[:, :, 0].max(1))  # argmax
     assert chosen[0].mean() > chosen[1].mean()  # colder picks higher Q than hotter
     assert [s.label for s in fig.layout.sliders[0].steps] == ["0.1", "10", "argmax"]
+    shown = viz.idql_temperature_figure(cand, values, (0.1, 10.0), active=1)
+    assert [d.visible for d in shown.data[1:]] == [False, True, False] and shown.layout.sliders[0].active == 1
     with pytest.raises(ValueError, match=r"candidates must be \(M, N, 2\)"):
         viz.idql_temperature_figure(cand[0], values)

@@ -84,7 +84,7 @@ def _idql_weights(fn: Any) -> tuple[bool, str]:
         got = torch.as_tensor(fn(q.clone(), temperature), dtype=torch.float32)
         expected = selection_probabilities(q, selection="softmax", temperature=temperature)
         if got.shape != expected.shape:
-            return False, f"expected weights of shape {tuple(expected.shape)} (one per candidate), got {tuple(got.shape)}"
+            return False, f"expected one weight per candidate, of shape {tuple(expected.shape)} got {tuple(got.shape)}"
         if not torch.isfinite(got).all():
             return False, f"temperature {temperature}: your weights hold inf or nan (exp overflowed)"
         if not torch.allclose(got, expected, atol=1e-5):
