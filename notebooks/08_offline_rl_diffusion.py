@@ -276,8 +276,10 @@ print("mean episode length:", {k: round(float(v)) for k, v in lengths.items()})
 # the slider redraws which one IDQL picks for each decision, with the *same* random numbers at every
 # step, so only $T$ changes (it starts at the suite's $T$). The figure's subtitle gives the effective number of candidates
 # $1/\sum_i w_i^2$ (all $N$ when the weights are uniform, 1 for argmax) and the mean Q of the chosen.
-# The table below it gives, exactly from the weights, how often each temperature drives *up* into
-# the pocket; a very large $T$ is diffusion BC again, the smallest is nearly argmax.
+# The table below it gives, exactly from the weights, how often each temperature picks each direction
+# (*up* leads into the pocket, *back* points down, away from the goal) and how often a candidate at
+# the edge of the action square, where the data has almost no actions; a very large $T$ is diffusion
+# BC again, the smallest is nearly argmax.
 
 # %%
 DECISIONS = 40 if SMOKE else 150
@@ -287,12 +289,14 @@ cand = chunks[:, :, 0].numpy()  # (M, N, 2) first actions
 
 
 def mode_of(a):
-    """'up', 'left' or 'right' for actions (..., 2) at the split: the direction they point to most."""
-    return np.where(a[..., 1] >= np.abs(a[..., 0]), "up", np.where(a[..., 0] < 0, "left", "right"))
+    """'up', 'back' (down), 'left' or 'right' for actions (..., 2): the direction they point to most."""
+    side = np.where(a[..., 0] < 0, "left", "right")
+    return np.where(a[..., 1] >= np.abs(a[..., 0]), "up", np.where(-a[..., 1] >= np.abs(a[..., 0]), "back", side))
 
 
 TEMPERATURES = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-is_mode = {m: torch.as_tensor(mode_of(cand) == m, dtype=torch.float32) for m in ("left", "up", "right")}
+is_mode = {m: torch.as_tensor(mode_of(cand) == m, dtype=torch.float32) for m in ("left", "up", "right", "back")}
+is_mode["at the edge"] = torch.as_tensor(np.abs(cand).max(-1) > 0.95, dtype=torch.float32)  # off the data's modes
 print(f"{DECISIONS} decisions x {idql.n_samples} cached candidates; the suite's IDQL uses T = {idql.temperature}")
 for label, kw in [(f"T = {t:g}", dict(temperature=t)) for t in TEMPERATURES] + [("argmax", dict(selection="argmax"))]:
     w = selection_probabilities(q_cand, **kw)  # (M, N) the selection weights
@@ -305,10 +309,12 @@ viz.idql_temperature_figure(cand, q_cand.numpy(), TEMPERATURES, critic=suite.cri
 
 # %% [markdown]
 # Move the slider from the right (hot) to the left (cold). Hot: the chosen dots are the candidates,
-# every mode included. Colder: the "up" dots vanish first, then the chosen collapse onto the
-# few candidates with the highest Q, the same ones for every decision. The rare candidate far from
-# the data's modes is where Q is pure extrapolation; argmax picks it whenever the critic overrates it,
-# softmax only with a small weight. Exercise 1 measures what that costs in success.
+# every mode included, in diffusion BC's proportions. Colder: the "up" dots vanish first (the critic
+# ranks that mode lowest), then each decision keeps only its single highest-Q candidate. Compare the
+# last columns of the table for a full run: those winners are often the rare candidates at the edge
+# of the square, some pointing *back*, where Q is pure extrapolation, and the cold end picks them far
+# more often than they occur among the candidates. Softmax at a moderate $T$ gives them only a small
+# weight; argmax trusts them every time. Exercise 1 measures what that costs in success.
 #
 # ## Summary
 # * A critic $Q(s, a)$ predicts the return; TD learning fits it by regressing on
