@@ -115,10 +115,11 @@ viz.trajectories_figure([obs[starts[i]:ends[i]] for i in pick], [str(quality[i])
 # $$y = r + \gamma\,(1 - d)\,V(s'), \qquad L_Q(\theta) = \mathbb{E}_{(s,a,r,s',d) \sim \mathcal{D}}\big[(y - Q_\theta(s, a))^2\big].$$
 #
 # No episode has to be played to the end: each update copies value one step back, and after enough
-# updates the goal's reward has flowed back to the start. Online methods (SAC in 01, Q-learning) take
-# $V(s') = \max_{a'} Q(s', a')$, the value of the *best* next action. Offline, that max asks Q about
-# actions the data never tried, where Q is a guess, and the largest guess wins: the critic
-# overestimates and the policy chases the error.
+# updates the goal's reward has flowed back to the start. Q-learning takes
+# $V(s') = \max_{a'} Q(s', a')$, the value of the *best* next action (SAC in 01 takes Q at its own
+# policy's next actions, a policy that climbs Q). Offline, both ask Q about actions the data never
+# tried, where Q is a guess, and the largest guess wins: the critic overestimates, and no new
+# experience ever corrects it, so the policy chases the error.
 #
 # **IQL** (Kostrikov et al., 2022) never queries an action outside the data. It fits $V_\psi(s)$ as an
 # upper **expectile** of $Q$ over the data's actions in $s$ (with $\hat Q$ the slow target copy of
