@@ -333,11 +333,11 @@ viz.idql_temperature_figure(cand, q_cand.numpy(), TEMPERATURES, critic=suite.cri
 #   wherever it is wrong, and on our CPU budget it led the policy off the data (the benchmark's table).
 #
 # ## Exercises
-# 1. *(open question, about 5 minutes of compute)* Make IDQL greedy:
+# 1. *(open question, 10 minutes; a minute or two of compute)* Make IDQL greedy:
 #    `IDQLPolicy(policies["diffusion BC"], suite.critic, selection="argmax")`. Evaluate it on 50
 #    episodes. What happens, and why (look at the heatmap outside the data's modes, and at the
 #    slider's argmax step)?
-# 2. *(open question, about 10 minutes)* Diffusion-QL's `alpha` trades BC against Q. Retrain a fresh
+# 2. *(open question, 15 minutes; about 6 minutes of compute)* Diffusion-QL's `alpha` trades BC against Q. Retrain a fresh
 #    policy (`lk.make_policy("diffusion", 8, 2, preset="offline")`) with
 #    `train_diffusion_ql(policy, data, DiffusionQLConfig(alpha=0.05), iterations=600)`, then again with
 #    the IQL critic in place of its own (`critic=suite.critic`). Where do its rollouts end now?
