@@ -337,10 +337,11 @@ viz.idql_temperature_figure(cand, q_cand.numpy(), TEMPERATURES, critic=suite.cri
 #    `IDQLPolicy(policies["diffusion BC"], suite.critic, selection="argmax")`. Evaluate it on 50
 #    episodes. What happens, and why (look at the heatmap outside the data's modes, and at the
 #    slider's argmax step)?
-# 2. *(open question, 15 minutes; about 6 minutes of compute)* Diffusion-QL's `alpha` trades BC against Q. Retrain a fresh
-#    policy (`lk.make_policy("diffusion", 8, 2, preset="offline")`) with
+# 2. *(open question, 15 minutes; about 6 minutes of compute)* Diffusion-QL's `alpha` trades BC
+#    against Q. Retrain a fresh policy (`lk.make_policy("diffusion", 8, 2, preset="offline")`) with
 #    `train_diffusion_ql(policy, data, DiffusionQLConfig(alpha=0.05), iterations=600)`, then again with
-#    the IQL critic in place of its own (`critic=suite.critic`). Where do its rollouts end now?
+#    the IQL critic in place of its own (`critic=suite.critic`). Where do its rollouts end now? Is
+#    the weight or the critic the problem?
 # 3. *(open question, 5 minutes)* Evaluate Gaussian BC with `evaluate(..., deterministic=True)`. Its
 #    success rate changes: which routes does it use now? Is that the same policy the data showed?
 # 4. *(5 minutes)* Write IQL's expectile loss `expectile_loss(u, tau)`: the mean of $L_2^\tau(u)$ over a
