@@ -145,8 +145,8 @@ def idql_temperature_figure(
         )
         visible = [True] * fixed + [j == k for j in range(len(settings))]
         caption = (
-            f"{title}<br><sup>temperature {label}: effective candidates 1/sum(p^2) = {n_eff:.1f} of {n}; "
-            f"mean Q of the chosen {val[np.arange(m), index].mean():.2f} (all candidates {val.mean():.2f})</sup>"
+            f"{title}<br><sup>temperature {label}: effective candidates 1/sum(p^2) = {n_eff:.1f} of {n}<br>"
+            f"mean Q of the chosen {val[np.arange(m), index].mean():.2f} (of all candidates {val.mean():.2f})</sup>"
         )
         steps.append(dict(method="update", label=label, args=[{"visible": visible}, {"title.text": caption}]))
         captions.append(caption)
@@ -154,8 +154,10 @@ def idql_temperature_figure(
         raise ValueError(f"active must index the {len(settings)} steps (temperatures, then argmax). Got {active}.")
     for k, trace in enumerate(fig.data[fixed:]):
         trace.visible = k == active
-    fig = _action_square(fig, captions[active], 1.05, 600, 520, "action x (left <- -> right)", "action y (up)")
+    fig = _action_square(fig, captions[active], 1.05, 600, 640, "action x (left <- -> right)", "action y (up)")
     fig.update_layout(
-        sliders=[dict(active=active, steps=steps, currentvalue=dict(prefix="temperature = "), pad=dict(t=50))]
+        margin=dict(t=110),
+        legend=dict(orientation="h", y=-0.14),
+        sliders=[dict(active=active, steps=steps, currentvalue=dict(prefix="temperature = "), y=-0.24, yanchor="top")],
     )
     return fig
