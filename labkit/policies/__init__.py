@@ -20,7 +20,7 @@ from labkit.policies.diffusion import DiffusionPolicy, DiffusionPolicyConfig
 from labkit.policies.gaussian import GaussianBCConfig, GaussianBCPolicy
 from labkit.policies.presets import KINDS, PRESETS, Preset, describe_presets, make_policy
 from labkit.policies.runner import ChunkRunner, ObsHistory
-from labkit.policies.select import repeat_rows, select_by_value
+from labkit.policies.select import repeat_rows, select_by_value, selection_probabilities
 
 __all__ = [
     "KINDS",
@@ -42,5 +42,6 @@ __all__ = [
     "make_policy",
     "repeat_rows",
     "select_by_value",
+    "selection_probabilities",
     "with_sampling",
 ]

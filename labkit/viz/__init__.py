@@ -6,12 +6,13 @@ embedded inline.
 
 - ``curves``: learning curves with a band over seeds;
 - ``trajectories_figure``, ``route_bar``, ``crossing_histogram``: paths and routes in TwoRoutes' plane;
-- ``action_value_figure``, ``action_cloud_figure``: actions on a critic's landscape, action clouds;
+- ``action_value_figure``, ``action_cloud_figure``, ``idql_temperature_figure``: actions on a critic's
+  landscape, action clouds, a slider over IDQL's temperature;
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
   noise, failure distances; ``show_video(s)``: inline videos.
 """
 
-from labkit.viz.actions import action_cloud_figure, action_value_figure
+from labkit.viz.actions import action_cloud_figure, action_value_figure, idql_temperature_figure
 from labkit.viz.curves import curves
 from labkit.viz.demos import action_direction_figure
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
@@ -32,6 +33,7 @@ __all__ = [
     "denoising_explorer",
     "encode_mp4",
     "final_error_figure",
+    "idql_temperature_figure",
     "ppo_clip_figure",
     "residual_magnitude_figure",
     "route_bar",
