@@ -25,7 +25,6 @@ NOT_YET_COURSE_PAGES = {
     "02_demonstrations",
     "03_diffusion_policy",
     "07_plug_priors_into_sb3",
-    "08_offline_rl_diffusion",
     "10_dppo_finetuning",
 }
 
