@@ -23,6 +23,7 @@ demos)`` attaches a teacher and trains the policy with the kit's loop; the teach
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -34,7 +35,20 @@ from labkit.models.denoisers import MLPDenoiser
 from labkit.policies.base import BaseChunkPolicy, ChunkConfig, check_choice, register_policy
 from labkit.policies.diffusion import DiffusionPolicy
 
-__all__ = ["ConsistencyPolicy", "ConsistencyPolicyConfig"]
+__all__ = ["ConsistencyPolicy", "ConsistencyPolicyConfig", "consistency_target"]
+
+
+def consistency_target(
+    x_s: torch.Tensor, s: torch.Tensor, f_target: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """The regression target of consistency distillation: ``x_s`` where ``s == -1`` (the end of the ODE
+    path, ``f(x, -1) = x``), else ``f_target(x_s, s)``.
+
+    :param x_s: the teacher's one-step result (B, H, A); ``s``: its timesteps (B,), -1 at the end.
+    :param f_target: ``(x (B, H, A), t (B,)) -> (B, H, A)``, called with ``s`` clamped to >= 0.
+    """
+    at_end = (s < 0).view(-1, 1, 1)  # (B, 1, 1)
+    return torch.where(at_end, x_s, f_target(x_s, s.clamp(min=0)))
 
 
 @dataclass
@@ -208,8 +222,7 @@ class ConsistencyPolicy(BaseChunkPolicy):
         x_s = self.teacher_step(x_t, t, s, cond)  # (B, H, A)
         with torch.no_grad():
             target_net = self._target if self._target is not None else self.network
-            f_s = self.consistency_fn(x_s, s.clamp(min=0), cond, network=target_net)  # (B, H, A)
-            target = torch.where((s < 0).view(-1, 1, 1), x_s, f_s)  # the boundary: f(x, -1) = x
+            target = consistency_target(x_s, s, lambda x, t: self.consistency_fn(x, t, cond, network=target_net))
         pred = self.consistency_fn(x_t, t, cond)  # (B, H, A)
         loss = F.mse_loss(pred, target)
         if self.config.dsm_weight > 0:
