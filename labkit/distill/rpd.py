@@ -127,9 +127,12 @@ class RPDPPO(PPO):
                 ratio = th.exp(log_prob - data.old_log_prob[idx])
                 pg_loss = -th.min(adv * ratio, adv * th.clamp(ratio, 1 - clip, 1 + clip)).mean()
                 v_loss = F.mse_loss(data.returns[idx], values)
-                loss = pg_loss - self.ent_coef * dist.entropy().mean() + self.vf_coef * v_loss
+                entropy = dist.entropy()
+                assert entropy is not None  # a Gaussian policy (MlpPolicy on a Box action space)
+                loss = pg_loss - self.ent_coef * entropy.mean() + self.vf_coef * v_loss
                 if target is not None:  # the RPD term: the student's mean action vs the teacher's action
-                    d_loss = F.mse_loss(dist.distribution.mean, target[idx])
+                    mean_action = dist.distribution.mean  # type: ignore[union-attr]  # (b, A)
+                    d_loss = F.mse_loss(mean_action, target[idx])
                     loss = loss + weight * d_loss
                     d_losses.append(d_loss.item())
                 self.policy.optimizer.zero_grad()

@@ -290,6 +290,11 @@ def scripted_labels_for(rl_data: EpisodeDataset, noise: float) -> EpisodeDataset
     return relabel_actions(rl_data, labeller, name="TwoRoutesExpert")
 
 
+def _same(expert: SB3Expert) -> Callable[[int], SB3Expert]:
+    """``labeller_for`` that gives every episode the same (stateless) expert."""
+    return lambda i: expert
+
+
 def collect_variant_data(
     specialists: dict[str, PPO], b: DistillBudget, seed: int = 0
 ) -> dict[str, dict[str, EpisodeDataset]]:
@@ -308,8 +313,7 @@ def collect_variant_data(
         )
         out["RL specialists"][name], out["scripted demos"][name] = rl, demos[name]
         out["RL states + scripted actions"][name] = scripted_labels_for(rl, b.demo_noise)
-        expert = SB3Expert(model)
-        out["scripted states + RL actions"][name] = relabel_actions(demos[name], lambda i, e=expert: e, name="PPO")
+        out["scripted states + RL actions"][name] = relabel_actions(demos[name], _same(SB3Expert(model)), name="PPO")
     return out
 
 
@@ -438,8 +442,9 @@ def run_rpd(
             **extra,
         )
         timing[method] = _elapsed(clock)
-        if isinstance(models[method], RPDPPO):
-            distill_log = models[method].distill_log
+        model = models[method]
+        if isinstance(model, RPDPPO):
+            distill_log = model.distill_log
     return {
         "variant": variant,
         "reward": b.rpd_reward,

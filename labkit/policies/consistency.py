@@ -107,6 +107,8 @@ class ConsistencyPolicy(BaseChunkPolicy):
     kind: ClassVar[str] = "consistency"
     config_class: ClassVar[type[ChunkConfig]] = ConsistencyPolicyConfig
     config: ConsistencyPolicyConfig
+    grid: torch.Tensor
+    abar: torch.Tensor
 
     def __init__(self, config: ConsistencyPolicyConfig) -> None:
         super().__init__(config)
