@@ -50,6 +50,7 @@ def _checks(log: Path) -> dict[str, bool]:
 
 
 @pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")  # with pytest -n: on the worker that builds the site from these runs
 @pytest.mark.parametrize("path", COURSE)
 def test_runs_in_smoke_mode_and_every_check_says_not_yet(path, tmp_path, executed_dir):
     log = tmp_path / "checks.jsonl"
@@ -64,6 +65,7 @@ def test_runs_in_smoke_mode_and_every_check_says_not_yet(path, tmp_path, execute
 
 
 @pytest.mark.notebook
+@pytest.mark.xdist_group("solutions")
 @pytest.mark.parametrize("path", COURSE)
 def test_every_check_passes_with_the_solutions(path, tmp_path):
     log = tmp_path / "checks.jsonl"
