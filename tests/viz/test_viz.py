@@ -109,3 +109,15 @@ def test_action_figures_and_the_denoising_explorer():
     assert len(fig.frames) == 4 and len(fig.layout.sliders[0].steps) == 4
     with pytest.raises(ValueError, match=r"chain must be \(K \+ 1, N, H, 2\)"):
         viz.denoising_explorer(chain[0], np.zeros(2))
+
+
+def test_action_direction_figure_one_histogram_and_mean_per_group_with_a_slider():
+    left, right = np.full(10, 180.0), np.zeros(10)
+    fig = viz.action_direction_figure({"both": np.concatenate([left, right + 90.0]), "right": right})
+    assert isinstance(fig, go.Figure) and len(fig.data) == 4  # a histogram and a mean line per group
+    assert [t.visible for t in fig.data] == [True, True, False, False]
+    assert fig.data[1].theta[0] == pytest.approx(135.0)  # the circular mean of 180 and 90 degrees
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["both", "right"]
+    assert not viz.action_direction_figure({"one": right}).layout.sliders  # one group: no slider
+    with pytest.raises(ValueError):
+        viz.action_direction_figure({})
