@@ -65,7 +65,10 @@ lk.check("03.ddim_step", ddim_step)
 # section 2's, because it calls the policy `Ta` times as often.
 #
 # **Exercise 4 (open question).** `rows[0][1] / rows[2][1]` is the measured speed-up (section 4
-# prints it). DDIM-10 makes a tenth of DDPM-100's denoiser calls, but the speed-up is usually a bit
-# below that ratio: each call also pays a fixed cost (encoding the observation, normalising, Python
-# overhead, the first noise draw), and on a loaded 2-core machine single timings scatter. The
-# benchmark's ratio (section 6) on an idle machine is the reference. Instant (it reuses section 4).
+# prints it). DDIM-10 makes a tenth of DDPM-100's denoiser calls, so the ideal ratio is the ratio of
+# the steps; the benchmark (section 6), timed on an otherwise idle machine, comes close to it. It is
+# not exactly that ratio because each call also pays a fixed cost that does not shrink with the step
+# count (encoding and normalising the observation, the first noise draw, un-normalising the chunk,
+# Python overhead), which pulls the ratio below the ratio of the steps, while DDPM's per-step noise
+# draws add a little to its side; and on a shared 2-core machine single timings scatter in both
+# directions (a busy machine can show a ratio well above the ideal one). Instant (it reuses section 4).
