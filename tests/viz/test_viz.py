@@ -129,3 +129,15 @@ def test_idql_temperature_figure_reselects_cached_candidates():
     assert [d.visible for d in shown.data[1:]] == [False, True, False] and shown.layout.sliders[0].active == 1
     with pytest.raises(ValueError, match=r"candidates must be \(M, N, 2\)"):
         viz.idql_temperature_figure(cand[0], values)
+
+
+def test_action_direction_figure_one_histogram_and_mean_per_group_with_a_slider():
+    left, right = np.full(10, 180.0), np.zeros(10)
+    fig = viz.action_direction_figure({"both": np.concatenate([left, right + 90.0]), "right": right})
+    assert isinstance(fig, go.Figure) and len(fig.data) == 4  # a histogram and a mean line per group
+    assert [t.visible for t in fig.data] == [True, True, False, False]
+    assert fig.data[1].theta[0] == pytest.approx(135.0)  # the circular mean of 180 and 90 degrees
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["both", "right"]
+    assert not viz.action_direction_figure({"one": right}).layout.sliders  # one group: no slider
+    with pytest.raises(ValueError):
+        viz.action_direction_figure({})
