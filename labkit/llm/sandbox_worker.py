@@ -112,7 +112,9 @@ def _as_float(value, what: str) -> float:
     return out
 
 
-def _run_rows(fn, params, layout, matrix, cpu_limit):
+def _run_rows(
+    fn: Any, params: list[str], layout: dict[str, Any], matrix: np.ndarray, cpu_limit: float
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Call ``fn`` on every row of ``matrix`` (B, D); returns (reward (B,), {term: (B,)})."""
     n = matrix.shape[0]
     reward = np.zeros(n)
@@ -189,7 +191,7 @@ def main() -> None:
                 cpu_limit = float(header.get("cpu_limit", 1.0))
                 send(stdout, {"ok": True, "entry": checked.entry, "params": params})
             elif op == "call":
-                if fn is None:
+                if fn is None or params is None or layout is None:
                     raise RewardCodeError("no reward code compiled yet")
                 matrix = np.frombuffer(payload, dtype=np.float64).reshape(header["rows"], header["cols"])  # (B, D)
                 reward, terms = _run_rows(fn, params, layout, matrix, cpu_limit)
