@@ -14,8 +14,9 @@
 # %% [markdown]
 # # 04b · Reward design with language models (Eureka, Text2Reward)
 #
-# **Place on the map:** A3 5.1, generative models *for* RL: the reward. Part 1 (notebook 04) learns a
-# reward from data; here a language model *writes* the reward as code, and RL tells it how well it did.
+# **Place on the map:** A1 *LLM / VLM* as the base model, put to work on A3 *5.1 Reward signal*:
+# generative models *for* RL. Part 1 (notebook 04) learns a reward from data; here a language model
+# *writes* the reward as code, and RL tells it how well it did.
 #
 # **Goals.** (1) Run Eureka's loop for real, offline: a language model proposes K reward functions as
 # Python, each trains a short PPO run, a *reward reflection* (statistics of each reward term and the
