@@ -90,3 +90,10 @@ def test_exercise_checks_report_not_yet_for_stubs(capsys):
     for answer in (None, 42, "def compute_reward(pos):\n    return open('x')"):  # the last is refused: no PPO
         lk.check("04b.be_the_llm", answer)
         assert capsys.readouterr().out.startswith("not yet [04b.be_the_llm]")
+
+
+def test_benchmark_lines_read_the_committed_results(tmp_path):
+    assert xp.benchmark_lines(tmp_path) == []  # not run yet: the notebook says how to run it
+    lines = xp.benchmark_lines()
+    assert lines and lines[0].startswith("reward_design") and "SmolLM2" in lines[0]
+    assert any(line.strip().startswith("eureka:") and "parse" in line for line in lines[1:])
