@@ -29,7 +29,7 @@ def iqm(values: Sequence[float] | np.ndarray) -> float:
     return float(sstats.trim_mean(arr, 0.25))
 
 
-def _vectorized(statistic: Callable[[np.ndarray], float]) -> Callable[..., np.ndarray]:
+def _vectorized(statistic: Callable[[np.ndarray], float]) -> Callable[..., Any]:
     """``statistic`` over an ``axis`` of a batch of resamples: numpy's own for the mean and the IQM (fast)."""
     if statistic is np.mean:
         return lambda x, axis=-1: np.mean(x, axis=axis)

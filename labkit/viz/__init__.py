@@ -8,14 +8,14 @@ embedded inline.
 - ``trajectories_figure``, ``route_bar``, ``crossing_histogram``: paths and routes in TwoRoutes' plane;
 - ``action_value_figure``, ``action_cloud_figure``: actions on a critic's landscape, action clouds;
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
-  noise, failure distances; ``show_video(s)``: inline videos.
+  noise, a slider over noise shifts, failure distances; ``show_video(s)``: inline videos.
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure
 from labkit.viz.curves import curves
 from labkit.viz.demos import action_direction_figure
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
-from labkit.viz.finetune import final_error_figure, residual_magnitude_figure, steered_noise_figure
+from labkit.viz.finetune import final_error_figure, noise_shift_figure, residual_magnitude_figure, steered_noise_figure
 from labkit.viz.objectives import ppo_clip_figure
 from labkit.viz.palette import color_of
 from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
@@ -32,6 +32,7 @@ __all__ = [
     "denoising_explorer",
     "encode_mp4",
     "final_error_figure",
+    "noise_shift_figure",
     "ppo_clip_figure",
     "residual_magnitude_figure",
     "route_bar",
