@@ -255,7 +255,8 @@ fig
 #   makes in its first chunks (section 2 did it by hand).
 # * **Residual PPO** can *dip* before it climbs: early corrections push the robot off the prior's paths
 #   before PPO learns the correction that matters, a push to the left below the cup, after which the
-#   prior itself carries the robot round.
+#   prior itself carries the robot round. (A DSRL curve that falls below its first point means less:
+#   that first point is the noisy estimate just described.)
 #
 # `python benchmarks/priors_sample_efficiency.py` (README "Measured results") measured the env steps
 # to the threshold per seed, with the same code; the next cell prints them from its results file.
@@ -430,7 +431,7 @@ print(f"standard error of a {p:.0%} success rate over {push_bench['eval_episodes
 
 # %%
 SELECT_STEPS = 60 if SMOKE else 1_000
-select = SampleSelectSAC("MlpPolicy", lk.make(PUSH), prior=push_prior, n_candidates=8,
+select = SampleSelectSAC("MlpPolicy", lk.make(PUSH), prior=push_prior, n_candidates=8, buffer_size=SELECT_STEPS,
                          learning_starts=min(200, SELECT_STEPS // 2), batch_size=128, seed=0)
 select.learn(SELECT_STEPS)
 select_eval = lk.evaluate(select, PUSH, 4 if SMOKE else 20, seed=10_000, deterministic=True, progress=False, batch_size=1)
@@ -442,7 +443,8 @@ print(f"env steps per second (benchmark): PPO {rates['ppo_plain']:.0f}, residual
 
 # %% [markdown]
 # With so few steps the critic has seen only a handful of episodes, and its greedy choice among the
-# prior's candidates is often *worse* than sampling the prior (compare the two rates above): an argmax
+# prior's candidates is no better than sampling the prior, and can be *worse* (compare the two
+# success rates above): an argmax
 # over a barely trained Q picks the candidates whose value it overestimates most. Selection pays only
 # once the critic is trained on much more data (IDQL trains it offline on the whole dataset first;
 # notebook 08). Write the pick yourself: score every candidate with both critics, keep the best by the
