@@ -76,15 +76,18 @@ print(TASK.env_id, "-", TASK.description)
 # with $\beta$ = `scale` a fraction of the action box's half-range $h$ (`half_range`), $l, u$ its bounds
 # (`low`, `high`). A zero residual replays the prior.
 #
-# **DSRL** (Wagenmaker et al., 2025): the agent's action is the prior's initial noise,
-# $w_k \sim \pi_\theta(\cdot \mid o_k)$, $w_k \in [-b, b]^{H \cdot A}$ ($b$ = `bound`), and the frozen prior
-# decodes it deterministically (DDIM, $\eta = 0$) into the next $T_a$ actions:
+# **DSRL** (Wagenmaker et al., 2025): at decision $k$ (env step $t = k T_a$) the agent's action is the
+# prior's initial noise, $w_k \sim \pi_\theta(\cdot \mid o_t)$, $w_k \in [-b, b]^{H \cdot A}$ ($b$ = `bound`),
+# and the frozen prior decodes it deterministically (DDIM, $\eta = 0$) into the next $T_a$ actions:
 #
-# $$(a_k, \dots, a_{k + T_a - 1}) = \mathrm{denoise}_\phi\big(x_T = \mathrm{clip}(w_k, -b, b),\ o_{k - T_o + 1 : k}\big),
+# $$(a_t, \dots, a_{t + T_a - 1}) = \mathrm{denoise}_\phi\big(x_T = \mathrm{clip}(w_k, -b, b),\ o_{t - T_o + 1 : t}\big),
 # \qquad \max_\theta\ \mathbb{E}\Big[\sum_k \gamma^{T_a k} R_k\Big],\ R_k = \sum_{j < T_a} r_{k T_a + j}.$$
 #
 # One agent step is one chunk (its discount is $\gamma^{T_a}$), and $\pi_\theta = \mathcal{N}(0, I)$ is
-# exactly the prior's own sampling.
+# exactly the prior's own sampling. In the code, $w_k$ is the agent's action, `NoiseSpaceVecEnv.noise_from`
+# makes it $x_T$ of shape `(n, H, A)`, and $H, A, T_o, T_a$ are the prior's `horizon`, `action_dim`,
+# `n_obs_steps`, `n_action_steps`. The paper's agent is SAC; the wrapper takes any SB3 agent, and here it
+# is PPO, as for the other two methods, so that only the meaning of the action differs.
 #
 # **Sample-and-select** (the online cousin of IDQL, notebook 08): draw $N$ actions $a^1 \dots a^N$ from
 # the prior (plus one from SAC's actor) and execute the one SAC's twin critics rate highest,
