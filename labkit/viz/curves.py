@@ -93,6 +93,7 @@ def curves(
                     x=np.concatenate([grid, grid[::-1]]),
                     y=np.concatenate([hi, lo[::-1]]),
                     fill="toself",
+                    mode="lines",  # no markers on the band (plotly adds them to short traces)
                     fillcolor=rgba(color, 0.2),
                     line=dict(width=0),
                     hoverinfo="skip",

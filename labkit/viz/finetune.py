@@ -35,6 +35,7 @@ def residual_magnitude_figure(
                 x=np.concatenate([x, x[::-1]]),
                 y=np.concatenate([hi, lo[::-1]]),
                 fill="toself",
+                mode="lines",  # no markers on the band (plotly adds them to short traces)
                 fillcolor=rgba(color, 0.15),
                 line=dict(width=0),
                 hoverinfo="skip",
