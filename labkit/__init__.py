@@ -35,6 +35,8 @@ from labkit import (  # noqa: E402
     models,
     policies,
     pretrain,
+    stats,
+    sweep,
     train,
     viz,
 )

@@ -10,7 +10,7 @@ embedded inline.
   landscape, action clouds, a slider over IDQL's temperature;
 - ``success_by_variant_figure``, ``latency_success_figure``, ``loss_figure``: notebook 11 (distillation);
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
-  noise, failure distances; ``show_video(s)``: inline videos.
+  noise, a slider over noise shifts, failure distances; ``show_video(s)``: inline videos.
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure, idql_temperature_figure
@@ -18,7 +18,7 @@ from labkit.viz.curves import curves
 from labkit.viz.demos import action_direction_figure
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
 from labkit.viz.distill import latency_success_figure, loss_figure, success_by_variant_figure
-from labkit.viz.finetune import final_error_figure, residual_magnitude_figure, steered_noise_figure
+from labkit.viz.finetune import final_error_figure, noise_shift_figure, residual_magnitude_figure, steered_noise_figure
 from labkit.viz.objectives import ppo_clip_figure
 from labkit.viz.palette import color_of
 from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
@@ -38,6 +38,7 @@ __all__ = [
     "idql_temperature_figure",
     "latency_success_figure",
     "loss_figure",
+    "noise_shift_figure",
     "ppo_clip_figure",
     "residual_magnitude_figure",
     "route_bar",
