@@ -18,11 +18,13 @@ The sweep-ready trials ``run_constraints``, ``run_saferl``, ``run_forgetting`` a
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -75,6 +77,7 @@ __all__ = [
     "ForgettingPreset",
     "SafeRLPreset",
     "compare_constraints",
+    "cached_results",
     "cpu_clock",
     "delay_sweep",
     "delay_trajectories",
@@ -117,6 +120,22 @@ def elapsed(start: dict[str, float]) -> dict[str, float]:
         "load_start": round(start["load"], 2),
         "load_end": round(os.getloadavg()[0], 2),
     }
+
+
+#: Where ``benchmarks/safety.py`` writes its results (a source checkout; absent in an installed package).
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+
+
+def cached_results() -> tuple[dict[str, Any] | None, str]:
+    """The benchmark's results, for the runs a notebook cannot afford: ``(data or None, file name or hint)``.
+
+    The full run (``safety.json``) if there is one, else the ``--quick`` run (``safety_quick.json``).
+    """
+    for name in ("safety.json", "safety_quick.json"):
+        path = RESULTS_DIR / name
+        if path.is_file():
+            return json.loads(path.read_text()), name
+    return None, "no results yet: run python benchmarks/safety.py --quick (or without --quick)"
 
 
 def make_hazard_env(env_id: str = ENV_ID, hazards: Hazards = PUDDLES, time_penalty: float = 0.0, **kwargs: Any):
