@@ -85,6 +85,7 @@ __all__ = [
     "elapsed",
     "elicit_starts",
     "finetune_and_track",
+    "format_rows",
     "forgetting_tasks",
     "frontier",
     "latency_rows",
@@ -136,6 +137,19 @@ def cached_results() -> tuple[dict[str, Any] | None, str]:
         if path.is_file():
             return json.loads(path.read_text()), name
     return None, "no results yet: run python benchmarks/safety.py --quick (or without --quick)"
+
+
+def format_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], digits: int = 3) -> str:
+    """Rows of a run as an aligned plain-text table of ``columns`` (floats rounded to ``digits``)."""
+
+    def cell(v: Any) -> str:
+        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+    cells = [[cell(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
 
 
 def make_hazard_env(env_id: str = ENV_ID, hazards: Hazards = PUDDLES, time_penalty: float = 0.0, **kwargs: Any):
