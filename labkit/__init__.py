@@ -33,6 +33,7 @@ from labkit import (  # noqa: E402
     models,
     policies,
     pretrain,
+    safety,
     train,
     viz,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "policies",
     "pretrain",
     "record",
+    "safety",
     "save",
     "seed_everything",
     "smoke_mode",
