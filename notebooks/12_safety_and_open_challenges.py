@@ -93,7 +93,7 @@ print(ex.PUDDLES)
 #
 # **Key equations.** A chunk of velocity commands `a_k` (normalised units `x`, raw `a = unnorm(x)`)
 # drives the path `p_{k+1} = p_k + step_length * clip(a_k)` from the robot's position `p_0 = obs[:2]`
-# (`safety.paths.paths_from_actions`). The chunk is feasible when every waypoint keeps `margin` from
+# (`lk.safety.paths_from_actions`). The chunk is feasible when every waypoint keeps `margin` from
 # every disk `(c_j, r_j)`:
 #
 # $$\mathcal{C} = \{a : \|p_k(a) - c_j\| \ge r_j + m \;\; \forall k \ge 1, j\}, \qquad
@@ -171,7 +171,7 @@ lk.check("12.project_point", project_point)
 #   \lambda \leftarrow \mathrm{clip}\big(\lambda + \texttt{lambda\_lr}\,(\hat J_c - d),\; 0,\; \lambda_{max}\big)
 #   \text{ after every rollout.}$$
 #
-# On stock SB3 this is one callback (`safety.lagrangian.LagrangianCallback`): SB3 hands `_on_step` the
+# On stock SB3 this is one callback (`lk.safety.LagrangianCallback`): SB3 hands `_on_step` the
 # very reward array it is about to store, so shaping it in place is the whole algorithm. With the
 # prior underneath, the agent is residual PPO (notebook 07): `a = clip(prior + scale * residual)`, with
 # `scale = 1` so that it can overrule the prior where the prior's lane crosses a puddle. The final cost
@@ -224,12 +224,14 @@ if saved:
     for key in ("lagrangian_prior", "lagrangian_scratch"):
         if key in cached["targets"]:
             print(cached["targets"][key]["summary"])
-    curves = {}
-    for r in saved:
-        name = f"{'prior' if r['prior'] else 'scratch'}, {'unconstrained' if r['cost_limit'] is None else 'lagrangian'}"
-        curves.setdefault(name, []).append((r["history"]["steps"], r["history"]["episode_cost"]))
-    viz.curves(curves, title=f"Episode cost while training ({cache_name}, limit d = {COST_LIMIT})",
-               y_title="hazard entries per episode").add_hline(y=COST_LIMIT, line_dash="dash").show()
+    for on_prior, what in [(True, "residual PPO on the prior"), (False, "PPO from scratch")]:
+        curves = {}
+        for r in (r for r in saved if r["prior"] == on_prior):
+            name = "unconstrained" if r["cost_limit"] is None else "lagrangian"  # one colour per name, kit-wide
+            curves.setdefault(name, []).append((r["history"]["steps"], r["history"]["episode_cost"]))
+        if curves:
+            viz.curves(curves, title=f"{what}: episode cost while training ({cache_name}, limit d = {COST_LIMIT})",
+                       y_title="hazard entries per episode").add_hline(y=COST_LIMIT, line_dash="dash").show()
 else:
     print("run `python benchmarks/safety.py` (from scratch too) or `--quick` to fill benchmarks/results")
 
