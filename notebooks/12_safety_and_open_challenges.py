@@ -381,9 +381,7 @@ lk.check("12.frozen_prefix", frozen_prefix)
 # %%
 if cached:
     print(f"{cache_name}: seeds {cached['seeds']}, quick={cached['quick']}")
-    for name, target in cached["targets"].items():
-        numbers = {k: v for k, v in target.items() if isinstance(v, float)}
-        print(f"[{'x' if target['pass'] else ' '}] {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in numbers.items()))
+    print("\n".join(ex.describe_targets(cached)))
 else:
     print("no benchmark results yet: python benchmarks/safety.py --quick")
 

@@ -81,6 +81,7 @@ __all__ = [
     "cpu_clock",
     "delay_sweep",
     "delay_trajectories",
+    "describe_targets",
     "distortion",
     "elapsed",
     "elicit_starts",
@@ -137,6 +138,26 @@ def cached_results() -> tuple[dict[str, Any] | None, str]:
         if path.is_file():
             return json.loads(path.read_text()), name
     return None, "no results yet: run python benchmarks/safety.py --quick (or without --quick)"
+
+
+def _numbers(d: dict[str, Any], prefix: str = "") -> list[tuple[str, float]]:
+    """(name, value) of every number in a target, a summary (``labkit.stats.summarize``) by its mean."""
+    out: list[tuple[str, float]] = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out += [(prefix + k, float(v["mean"]))] if "mean" in v else _numbers(v, f"{prefix}{k}.")
+        elif isinstance(v, float):
+            out.append((prefix + k, v))
+    return out
+
+
+def describe_targets(results: dict[str, Any]) -> list[str]:
+    """One line per target of a benchmark results file: ``[x]`` (met) or ``[ ]``, its name and its numbers."""
+    lines = []
+    for name, target in results.get("targets", {}).items():
+        text = target.get("summary") or ", ".join(f"{k} {v:.3f}" for k, v in _numbers(target))
+        lines.append(f"[{'x' if target.get('pass') else ' '}] {name}: {text}")
+    return lines
 
 
 def format_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], digits: int = 3) -> str:

@@ -64,3 +64,20 @@ def test_every_sweep_trial_returns_json_at_a_tiny_budget():
     assert out["saferl"]["cost_limit"] == 0.1 and out["saferl"]["history"]["lambda"]
     assert out["forgetting"]["old_before"] == out["forgetting"]["old"][0]
     assert set(out["latency"]["success"]) == {"naive@0", "naive@2", "rtc@0", "rtc@2"}
+
+
+def test_describe_targets_and_format_rows():
+    results = {
+        "targets": {
+            "latency": {"pass": True, "rtc_success": 0.9, "delay": 4},
+            "forgetting": {"pass": False, "bc": {"kept_share": {"mean": 0.75, "n": 2}}},
+            "saferl": {"pass": True, "summary": "within the limit"},
+        }
+    }
+    assert ex.describe_targets(results) == [
+        "[x] latency: rtc_success 0.900",
+        "[ ] forgetting: bc.kept_share 0.750",
+        "[x] saferl: within the limit",
+    ]
+    text = ex.format_rows([{"m": "none", "x": 0.5}, {"m": "guidance", "x": 1.0}], ["m", "x"])
+    assert text.splitlines() == ["       m      x", "    none  0.500", "guidance  1.000"]
