@@ -236,7 +236,7 @@ else:
     print("run `python benchmarks/safety.py` (from scratch too) or `--quick` to fill benchmarks/results")
 
 # %% [markdown]
-# **Elicit.** The Lagrangian agent meets its limit from the start it was trained on. Where else is it
+# **Elicit.** The Lagrangian agent was trained to meet its limit from the task's own start. Where else is it
 # unsafe? `ex.elicit_starts` tries 64 start positions uniformly in the lower half of the arena, then
 # two rounds around the most costly ones (a cross-entropy search). Circles: the uniform round; crosses: the
 # search.
