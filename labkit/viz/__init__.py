@@ -4,7 +4,7 @@ Every builder returns a ``plotly.graph_objects.Figure`` and never calls ``.show(
 decides. A method keeps its colour everywhere (``palette.color_of``). Videos are small H.264 MP4s
 embedded inline.
 
-- ``curves``: learning curves with a band over seeds;
+- ``curves``: learning curves with a band over seeds; ``curves_slider``: one setting at a time, by slider;
 - ``trajectories_figure``, ``route_bar``, ``crossing_histogram``: paths and routes in TwoRoutes' plane;
 - ``action_value_figure``, ``action_cloud_figure``: actions on a critic's landscape, action clouds;
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
@@ -12,7 +12,7 @@ embedded inline.
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure
-from labkit.viz.curves import curves
+from labkit.viz.curves import curves, curves_slider
 from labkit.viz.demos import action_direction_figure
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
 from labkit.viz.finetune import final_error_figure, residual_magnitude_figure, steered_noise_figure
@@ -29,6 +29,7 @@ __all__ = [
     "color_of",
     "crossing_histogram",
     "curves",
+    "curves_slider",
     "denoising_explorer",
     "encode_mp4",
     "final_error_figure",
