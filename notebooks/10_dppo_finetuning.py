@@ -308,7 +308,7 @@ settings = {k: {f"DPPO, last {k} of 10 steps": [r["history"] for r in sweep["run
 print(f"cached: seeds {sweep['seeds']}, {sweep['episodes']} evaluation episodes, budget {sweep['dppo_budget']}")
 for k, name in ft_runs.items():
     rows = sweep["runs"][name]
-    print(f"fine-tune the last {k:>2} steps: success {spread(r['before'] for r in rows)} -> "
+    print(f"fine-tune the last {k:>2} of 10 steps: success {spread(r['before'] for r in rows)} -> "
           f"{spread(r['after'] for r in rows)}, {np.mean([r['seconds'] for r in rows]):.0f} s per run")
 viz.curves_slider(settings, prefix="fine-tuned denoising steps R = ",
                   title="Training success for R fine-tuned steps (mean and range over seeds)", y_title="success rate")

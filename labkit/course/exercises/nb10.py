@@ -7,7 +7,7 @@ ratios are built from), on inputs the check makes itself.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ import torch
 from labkit.course.checks import close, exercise
 from labkit.finetune.dppo import DiffusionPPOActor
 from labkit.finetune.ppo import compute_gae
+from labkit.policies.diffusion import DiffusionPolicy
 from labkit.policies.presets import make_policy
 
 
@@ -43,7 +44,7 @@ def _chain_case(ft_steps: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, t
     """A fresh dppo-preset diffusion policy's chain on random observations: chain, means, stds, expected (B,)."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        policy = make_policy("diffusion", obs_dim=8, action_dim=2, preset="dppo")  # any weights will do
+        policy = cast(DiffusionPolicy, make_policy("diffusion", obs_dim=8, action_dim=2, preset="dppo"))  # any weights
         policy.fit_normalizers(torch.randn(64, 8), torch.rand(64, 2) * 2 - 1)
         actor = DiffusionPPOActor(policy, num_inference_steps=10, ft_denoising_steps=ft_steps, min_std=0.1)
         obs = torch.randn(5, 1, 8)  # (B, To, D)
