@@ -296,7 +296,9 @@ viz.trajectories_figure(a0.trajectories[:40], [f"{r} ({'ok' if s else 'fail'})" 
 # records and trains only the last R: earlier steps run without gradients, so an update is cheaper, and
 # the ratios $\rho_{n,k}$ exist only for those R steps. The runs below come from
 # `python benchmarks/offline_and_dppo.py --only sweep` (the full budget, the same seeds and
-# pre-trained policies for every setting): move the slider, then read the table.
+# pre-trained policies for every setting): move the slider, then read the table, seed by seed too (a
+# single seed can collapse). Seconds are wall time on a shared 2-core machine whose load varied between
+# runs; env steps are the fair axis.
 
 # %%
 sweep = json.loads((RESULTS / "offline_and_dppo_sweep.json").read_text())
@@ -309,9 +311,19 @@ print(f"cached: seeds {sweep['seeds']}, {sweep['episodes']} evaluation episodes,
 for k, name in ft_runs.items():
     rows = sweep["runs"][name]
     print(f"fine-tune the last {k:>2} of 10 steps: success {spread(r['before'] for r in rows)} -> "
-          f"{spread(r['after'] for r in rows)}, {np.mean([r['seconds'] for r in rows]):.0f} s per run")
+          f"{spread(r['after'] for r in rows)}, per seed {[round(r['after'], 2) for r in rows]}, "
+          f"{np.mean([r['seconds'] for r in rows]):.0f} s per run")
 viz.curves_slider(settings, prefix="fine-tuned denoising steps R = ",
                   title="Training success for R fine-tuned steps (mean and range over seeds)", y_title="success rate")
+
+# %% [markdown]
+# The same runs, seen through PPO's clip: the share of ratios $\rho_{n,k}$ outside
+# $[1 - \epsilon, 1 + \epsilon]$ in each update (`clip_frac`). Which steps are the narrowest Gaussians,
+# and what does that do to their ratios when they are trained alone?
+
+# %%
+viz.curves_slider(settings, y="clip_frac", prefix="fine-tuned denoising steps R = ",
+                  title="Clip fraction for R fine-tuned steps (mean and range over seeds)", y_title="clip_frac")
 
 # %% [markdown]
 # ## 8. The action distribution narrows onto the successful modes
@@ -354,12 +366,14 @@ viz.action_cloud_figure(clouds)
 #   only. RL fine-tuning buys success with some of the multimodality that made the diffusion policy
 #   attractive.
 # * Gaussian PPO fine-tunes with a direct log-probability and is far cheaper per update, but it starts
-#   from a Gaussian BC policy that averages the two routes into the cup. Residual PPO on the frozen
-#   diffusion policy, with the same budget, gains little or loses success on this dense reward: a
-#   correction learned from scratch need not favour arrival, while DPPO adjusts a policy that already
-#   knows both routes. (Notebook 07 shows residual PPO working where the reward is success alone.)
+#   from a Gaussian BC policy that averages the two routes into the cup, and how far it climbs varies
+#   from seed to seed. Residual PPO on the frozen diffusion policy, with the same budget, is erratic on
+#   this dense reward (the cell below counts the seeds on which it helped): the reward pays progress as
+#   well as arrival, and a correction learned from scratch need not favour arrival, while DPPO adjusts a
+#   policy that already knows both routes. (Notebook 07 shows residual PPO working where the reward is
+#   success alone.)
 # * Which steps to fine-tune matters: the slider of section 7 compares the last step alone, the last
-#   three and all ten.
+#   three and all ten. PPO on a chain is not guaranteed to climb: look at every seed, not only the mean.
 
 # %%
 means_ = {name: (np.mean([r.success_rate for r in b.values()]), np.mean([r.success_rate for r in a_.values()]))
@@ -370,6 +384,11 @@ cached = {n: (np.mean([r["before"] for r in sweep["runs"][n]]), np.mean([r["afte
           for n in ("DPPO, all 10 steps", "Gaussian PPO", "residual PPO (SB3)") if n in sweep["runs"]}
 print(f"the cached sweep (full budget, seeds {sweep['seeds']}): "
       + "; ".join(f"{n} {b:.0%} -> {a_:.0%}" for n, (b, a_) in cached.items()))
+for n in cached:
+    rows = sweep["runs"][n]
+    up = sum(r["after"] > r["before"] for r in rows)
+    print(f"  {n}: success rose on {up} of {len(rows)} seeds, after-fine-tuning range "
+          f"{min(r['after'] for r in rows):.0%}-{max(r['after'] for r in rows):.0%}")
 
 # %% [markdown]
 # ## Exercises

@@ -72,33 +72,41 @@ import labkit as lk
 sweep = json.loads((lk.course.timing.RESULTS.parent / "offline_and_dppo_sweep.json").read_text())
 for name, rows in sweep["runs"].items():
     clip = [np.nanmean([h["clip_frac"] for h in r["history"]]) for r in rows if r["history"]]
+    kl = [np.nanmean([h["approx_kl"] for h in r["history"]]) for r in rows if r["history"]]
     print(f"{name:>27}: success {np.mean([r['before'] for r in rows]):.0%} -> {np.mean([r['after'] for r in rows]):.0%}"
           f" (per seed {[round(r['after'], 2) for r in rows]}), {np.mean([r['seconds'] for r in rows]):.0f} s per run"
-          + (f", mean clip_frac {np.mean(clip):.2f}" if clip else ""))
+          + (f", mean clip_frac {np.mean(clip):.2f}, mean approx_kl {np.mean(kl):.3f}" if clip else ""))
 
 # %% [markdown]
-# **Exercise 3 (open question: the last step alone).** The last denoising step starts from an $x_1$
-# that is already almost the chunk, and its Gaussian is the clipped one ($\sigma = $ `min_std`): it can
-# only nudge the action by about that much. Whether the robot goes into the cup or round it is decided
-# earlier in the chain, while the sample is still noisy, so fine-tuning only the last step cannot move
-# the route choice and barely moves success (in the sweep it stays near where it started, and one seed
-# loses ground); the last three steps already carry most of the gain of all ten, at a lower cost per
-# update. Across seeds the last-step-only runs disagree most, because their small gradient is mostly
-# noise. A re-run of one setting takes about a minute of fine-tuning per seed on 2 cores (more on a
-# loaded machine).
+# **Exercise 3 (open question: the last step alone).** Two reasons. First, the route is chosen early
+# in the chain, while the sample is still noisy: the last step starts from an $x_1$ that is already
+# almost the chunk and can only nudge it, so it cannot move the choice between the cup and a way round
+# it. Second, the last steps are the narrowest Gaussians ($\sigma$ clipped at `min_std`), so their
+# log-densities react most to a change of the mean: trained alone, at the same learning rate, every
+# update moves them far. The sweep shows it: the fewer steps fine-tuned, the higher the mean
+# `clip_frac` and `approx_kl` (printed above; `clip_frac` is also the second slider of section 7), and
+# with the last step alone success drifts down during training instead of up. With the last three
+# steps, two seeds end as high as with all ten and one collapses to almost never succeeding, its
+# training success falling steadily from the start: fewer fine-tuned steps is cheaper per update but
+# less stable. A lower `actor_lr` or a `target_kl` (both in `PPOConfig`) are the first remedies to try.
+# One setting takes about a minute of fine-tuning per seed on an idle 2-core machine (several minutes
+# under load).
 #
-# **Exercise 4 (open question: one ratio per chain).** Summing the K log-probabilities makes one ratio
-# per decision whose log is the sum of K per-step log-ratios: it moves K times further for the same
-# weight change, so the ratio leaves $[1 - \epsilon, 1 + \epsilon]$ far more often (`clip_frac` rises;
-# the sweep prints it above) and most samples stop giving a gradient. The per-step ratios of DPPO keep
-# each step's update inside the trust region separately. Expect a slower, noisier climb than per-step
-# DPPO, varying more across seeds; about a minute per seed.
+# **Exercise 4 (open question: one ratio per chain).** The log of the chain's ratio is the sum of the
+# K per-step log-ratios, so it moves about K times further for the same change of the weights: it leaves
+# $[1 - \epsilon, 1 + \epsilon]$ far more often. In the sweep, `clip_frac` is more than twice per-step
+# DPPO's and `approx_kl` is an order of magnitude larger; most decisions stop giving a gradient once
+# clipped. It still climbs, fast at first, then flattens and ends a little below per-step DPPO on each seed. Per-step
+# ratios keep each step inside its own trust region. About a minute per seed.
 #
-# **Exercise 5 (open question: a smaller `min_std`).** With `min_std = 0.02` the last steps barely
-# explore, so PPO's gradient comes mostly from the early, noisy steps and the ratios of the last steps
-# are very sharp (small std: a tiny change of the mean changes the log-density a lot), which makes clipping
-# frequent. The cached run prints how far it gets compared with `min_std = 0.1`. A smaller `actor_lr`
-# slows the collapse onto one route but also the climb; fine-tuning fewer steps keeps the early,
-# route-choosing steps as they were, so both routes survive longer, at the price of a lower final
-# success. About a minute per seed and setting; expect one seed in three to behave differently, since
-# which route wins depends on the pre-trained policy's preference.
+# **Exercise 5 (open question: a smaller `min_std`).** With `min_std = 0.02` the last denoising steps
+# barely explore, and their Gaussians are five times narrower: a small change of the mean changes
+# their log-densities a lot, so the ratios that do move, move far (in the sweep `approx_kl` is about
+# ten times per-step DPPO's with `min_std = 0.1`, while `clip_frac` stays about the same). Success
+# climbs more slowly and ends lower on every seed (printed above). Its "before" differs a little too:
+# the sampler itself changed. The sweep does not record routes; to see whether both routes survive,
+# print `lk.evaluate(actor, ENV_ID, 100, seed=1000).route_counts` after each variant. What to expect: a
+# smaller `actor_lr` (1e-4) slows both the climb and the collapse onto one route; fine-tuning fewer
+# steps leaves the early, route-choosing steps as they were, but (exercise 3) is less stable. Which
+# route wins depends on the pre-trained policy's preference, so expect seeds to differ. About a minute
+# of fine-tuning per seed and setting on an idle 2-core machine.
