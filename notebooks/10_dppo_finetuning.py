@@ -96,10 +96,10 @@ viz.trajectories_figure(b0.trajectories[:40], [f"{r} ({'ok' if s else 'fail'})" 
 # the next, less noisy sample:
 #
 # $$\pi_\theta(x_{k-1} \mid x_k, s_n) = \mathcal{N}\big(x_{k-1};\ \mu_\theta(x_k, t_k, s_n),\ \sigma_k^2 I\big),
-# \qquad \sigma_k = \max(\sigma_k^\text{DDPM}, \sigma_\min),$$
+# \qquad \sigma_k = \max(\sigma_k^\text{DDPM}, \sigma_{\min}),$$
 #
 # with $\mu_\theta$ and $\sigma_k^\text{DDPM}$ from the scheduler (`sched.step(...).mean`, `.std`) and
-# $\sigma_\min$ = `min_std`. DDPM's last step is deterministic ($\sigma_1^\text{DDPM} = 0$), so the clip
+# $\sigma_{\min}$ = `min_std`. DDPM's last step is deterministic ($\sigma_1^\text{DDPM} = 0$), so the clip
 # makes every step explore a little and every log-probability finite. The last sample $x_0$ is the chunk;
 # only that last denoising step "acts" on the env and earns $r_n$, the others earn nothing and are not
 # discounted. So every denoising step of decision $n$ gets that decision's advantage $A_n$, and the
@@ -233,8 +233,9 @@ for s in SEEDS:
 
 # %% [markdown]
 # ## 5. Success over fine-tuning
-# The success rate of the last 100 *training* episodes (sampled exactly as at evaluation): the mean
-# and the min-max band over the seeds listed in the legend, the same seeds for both methods. Residual
+# The success rate of the last 100 *training* episodes (sampled exactly as at evaluation; the first
+# points average only the few episodes finished so far): the mean and the min-max band over the seeds
+# listed in the legend, the same seeds for both methods. Residual
 # PPO has no curve here (SB3 trains it inside its own wrapper); its before and after on the same seeds
 # are in the table of section 6.
 

@@ -131,7 +131,10 @@ def curves_slider(
     for label, (lo, hi) in zip(settings, spans):
         visible = [lo <= i < hi for i in range(len(fig.data))]
         steps.append(dict(method="update", label=str(label), args=[{"visible": visible}]))
-    fig.update_layout(
-        sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix=prefix), pad=dict(t=60))], height=460
+    fig.update_layout(  # the legend above the plot, the slider below it
+        sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix=prefix), pad=dict(t=50))],
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+        margin=dict(t=110),
+        height=480,
     )
     return fig
