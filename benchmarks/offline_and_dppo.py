@@ -12,7 +12,7 @@ wall time, and env steps / seconds until the training success (last 100 episodes
     python benchmarks/offline_and_dppo.py            # 3 seeds each, full budget (~12 min on 2 cores)
     python benchmarks/offline_and_dppo.py --quick    # 1 seed, small budgets (~2 min)
     python benchmarks/offline_and_dppo.py --only dppo
-    python benchmarks/offline_and_dppo.py --only sweep   # notebook 10's cached runs (~30 min on 2 cores)
+    python benchmarks/offline_and_dppo.py --only sweep   # notebook 10's cached runs (~40 min, loaded 2 cores)
 
 Results go to benchmarks/results/offline_and_dppo[_quick].json. ``--only sweep`` writes
 offline_and_dppo_sweep.json (after every run, so a partial sweep is usable): for the same seeds,
