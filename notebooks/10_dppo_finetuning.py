@@ -330,8 +330,8 @@ viz.curves_slider(settings, y="clip_frac", prefix="fine-tuned denoising steps R 
 # ## 8. The action distribution narrows onto the successful modes
 # Where do the rollouts pass the cup's mouth (height y = -0.12 m)? Compare the two histograms: the
 # crossings near x = 0 go into the cup; after DPPO they gather in a narrow band beside it. The cell
-# below counts them, and the route counts of section 6 say which side won. PPO maximises return; one
-# route is enough for that, and the one the policy already preferred tends to win: the narrowing is
+# below counts them, and the route counts of section 6 say which side won, seed by seed. PPO maximises
+# return; one route is enough for that, and which one wins can differ between seeds: the narrowing is
 # onto *a* successful mode, and the other one can be forgotten.
 
 # %%
@@ -363,9 +363,9 @@ viz.action_cloud_figure(clouds)
 #   that shares its decision's GAE advantage, with a `min_std` clip so every step is stochastic.
 # * Starting from a policy that fails about half of the time, a CPU minute or so of DPPO per seed brings
 #   it close to always succeeding (the cell below prints this run's numbers and the benchmark's). Its
-#   rollouts stop entering the cup: the distribution narrows onto a successful mode, often onto one route
-#   only. RL fine-tuning buys success with some of the multimodality that made the diffusion policy
-#   attractive.
+#   rollouts stop entering the cup: the distribution narrows onto a successful mode; in the full run each
+#   seed keeps a single route, not the same one for every seed (the route counts of section 6). RL
+#   fine-tuning buys success with some of the multimodality that made the diffusion policy attractive.
 # * Gaussian PPO fine-tunes with a direct log-probability and is far cheaper per update, but it starts
 #   from a Gaussian BC policy that averages the two routes into the cup, and how far it climbs varies
 #   from seed to seed. Residual PPO on the frozen diffusion policy, with the same budget, is erratic on
