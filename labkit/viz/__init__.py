@@ -4,7 +4,7 @@ Every builder returns a ``plotly.graph_objects.Figure`` and never calls ``.show(
 decides. A method keeps its colour everywhere (``palette.color_of``). Videos are small H.264 MP4s
 embedded inline.
 
-- ``curves``: learning curves with a band over seeds;
+- ``curves``: learning curves with a band over seeds; ``curves_slider``: one setting at a time, by slider;
 - ``trajectories_figure``, ``route_bar``, ``crossing_histogram``: paths and routes in TwoRoutes' plane;
 - ``action_value_figure``, ``action_cloud_figure``, ``idql_temperature_figure``: actions on a critic's
   landscape, action clouds, a slider over IDQL's temperature;
@@ -14,7 +14,7 @@ embedded inline.
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure, idql_temperature_figure
-from labkit.viz.curves import curves
+from labkit.viz.curves import curves, curves_slider
 from labkit.viz.demos import action_direction_figure
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
 from labkit.viz.distill import latency_success_figure, loss_figure, success_by_variant_figure
@@ -32,6 +32,7 @@ __all__ = [
     "color_of",
     "crossing_histogram",
     "curves",
+    "curves_slider",
     "denoising_explorer",
     "encode_mp4",
     "final_error_figure",

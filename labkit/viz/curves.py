@@ -3,6 +3,7 @@
     viz.curves({"DSRL": [log_seed0, log_seed1], "PPO from scratch": [...]})      # TrainLogs
     viz.curves({"PPO": [(steps, returns), ...]}, y_title="return")                # or (x, y) pairs
     viz.curves(runs, band="iqm")   # the IQM over seeds and its 95% bootstrap CI (labkit.stats)
+    viz.curves_slider({"1": {"DPPO": runs_1}, "10": {"DPPO": runs_10}}, prefix="fine-tuned steps = ")
 
 Seeds may be evaluated at different steps: they are interpolated onto the union of their steps,
 within the range all of them cover; NaN points (e.g. no episode finished yet) are skipped.
@@ -20,7 +21,7 @@ from labkit.stats import bootstrap_ci, iqm
 from labkit.train.log import TrainLog
 from labkit.viz.palette import color_of, rgba
 
-__all__ = ["BANDS", "curves", "iqm_band"]
+__all__ = ["BANDS", "curves", "curves_slider", "iqm_band"]
 
 BANDS = ("minmax", "std", "iqm", "none")
 
@@ -121,5 +122,43 @@ def curves(
         hovermode="x unified",
         height=380,
         legend=dict(orientation="h", y=-0.2),
+    )
+    return fig
+
+
+def curves_slider(
+    settings: Mapping[str, Mapping[str, Sequence[Any]]],
+    *,
+    prefix: str = "",
+    title: str = "Learning curves",
+    **kwargs: Any,
+) -> go.Figure:
+    """:func:`curves` for each of several settings, one at a time, picked with a slider (works offline).
+
+    :param settings: ``{slider label: {method: [seed 0, seed 1, ...]}}`` (cached runs, so the slider
+        moves instantly; no kernel needed).
+    :param prefix: shown before the current label, e.g. ``"fine-tuned denoising steps = "``.
+    :param kwargs: passed to :func:`curves` (``y``, ``x``, ``band``, ``x_title``, ``y_title``).
+    """
+    if not settings:
+        raise ValueError("settings is empty: give at least one {label: {method: runs}}.")
+    figs = [curves(runs, title=title, **kwargs) for runs in settings.values()]
+    fig = go.Figure(layout=figs[0].layout)
+    spans = []
+    for k, f in enumerate(figs):
+        start = len(fig.data)
+        for trace in f.data:
+            trace.visible = k == 0
+            fig.add_trace(trace)
+        spans.append((start, len(fig.data)))
+    steps = []
+    for label, (lo, hi) in zip(settings, spans):
+        visible = [lo <= i < hi for i in range(len(fig.data))]
+        steps.append(dict(method="update", label=str(label), args=[{"visible": visible}]))
+    fig.update_layout(  # the legend above the plot, the slider below it
+        sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix=prefix), pad=dict(t=50))],
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+        margin=dict(t=110),
+        height=480,
     )
     return fig

@@ -63,6 +63,18 @@ def test_curves_iqm_band_is_a_bootstrap_ci_around_the_iqm():
         iqm_band(np.zeros(3))
 
 
+def test_curves_slider_shows_one_setting_at_a_time():
+    runs = {"1": {"DPPO": [([0, 10], [0, 1]), ([0, 10], [0, 0.5])]}, "10": {"DPPO": [([0, 10], [0, 0.2])]}}
+    fig = viz.curves_slider(runs, prefix="steps = ")
+    assert len(fig.data) == 3  # band + mean for "1", one mean for "10"
+    assert [t.visible for t in fig.data] == [True, True, False]
+    (slider,) = fig.layout.sliders
+    assert [s.label for s in slider.steps] == ["1", "10"]
+    assert slider.steps[1].args[0]["visible"] == [False, False, True]
+    with pytest.raises(ValueError, match="settings is empty"):
+        viz.curves_slider({})
+
+
 def test_trajectories_routes_and_crossings():
     trajs = [np.random.rand(10, 8), np.random.rand(12, 8)]
     fig = viz.trajectories_figure(trajs, ["left", "right"])
