@@ -148,8 +148,9 @@ shorter = None  # your answer: "left" or "right"
 lk.check("00.shorter_route", shorter)
 
 # %% [markdown]
-# The scripted expert flips a coin at the split, so it does not prefer the shorter route: notebook 01
-# trains an agent that does.
+# The scripted expert flips a coin at the split, so it does not prefer the shorter route. An RL agent
+# maximises its return, so trained on the shifted task it would; notebook 01 trains PPO agents, and its
+# last open question runs them on this shifted task.
 
 # %%
 shifted = lk.evaluate(lk.experts.TwoRoutesExpert(), "labkit/TwoRoutesShifted-v0", n_episodes=4 if SMOKE else 20,
