@@ -332,8 +332,8 @@ print(ex.format_rows(rows, ["policy", "ms_wall", "ms_cpu", "ms_per_action", "del
 # A small MLP prior fits the budget on this CPU; a VLA-sized model or DDPM-100 on a slow robot
 # computer does not (lerobot issue #146 reports DDPM-100 at well under real time on a desktop GPU), so
 # `d` of several steps is the realistic case. We simulate it: `d` steps of delay, execution horizon
-# `s = 4`, a policy with chunks of `H = 8` (no observation history, so a delay of half a chunk still
-# fits in the previous chunk).
+# `s = 4` (RTC's name for what notebook 03 calls Ta, `n_action_steps`), a policy with chunks of `H = 8`
+# (no observation history, so a delay of half a chunk still fits in the previous chunk).
 #
 # **Key equations.** At time t the robot executes `C[s], ..., C[s+d-1]` of the previous chunk while
 # the new chunk N is sampled from `o_t`; then `N[d], ..., N[s-1]`. RTC pulls the clean guess of N
@@ -343,7 +343,8 @@ print(ex.format_rows(rows, ["policy", "ms_wall", "ms_cpu", "ms_per_action", "del
 # $$\hat x_0 \leftarrow \hat x_0 + w_k\, J^\top\big(W \odot (Y - \hat x_0)\big), \qquad
 #   w_k = \min\Big(\beta, \frac{1 - \tau_k}{\tau_k}\Big),\; \tau_k = \frac{\sqrt{\bar\alpha_k}}{\sqrt{\bar\alpha_k} + \sqrt{1 - \bar\alpha_k}}$$
 #
-# with `J = d x0_hat / d x_t` (a vector-Jacobian product through the denoiser).
+# with `J = d x0_hat / d x_t` (a vector-Jacobian product through the denoiser) and the cap $\beta$ =
+# `max_guidance`.
 
 # %%
 start = ex.cpu_clock()
@@ -393,8 +394,9 @@ else:
 #   SafeVLA (AI2-THOR, Safety-CHORES), RTC (Kinetix and bimanual robots) and Wołczyk et al. (NetHack,
 #   Montezuma's Revenge) measure; here they are claims we reproduce in miniature, not at scale.
 # - **Grounding.** Our hazards are disks with known centres; a real robot must *perceive* them, and a
-#   language-conditioned policy must ground "don't touch the stove" in pixels and contact. Notebooks 04
-#   and 06 show grounding only in templated captions and a small trained image encoder.
+#   language-conditioned policy must ground "don't touch the stove" in pixels and contact. The kit's
+#   own grounding (notebooks 04 and 06, coming) goes no further than templated captions and a small
+#   trained image encoder.
 # - **Long-tail safety assurance.** The elicit step found unsafe starts in a 2-D box; SafeVLA's
 #   assurance stresses far larger, partly adversarial scenario spaces. Formal guarantees (CBF-based
 #   SafeDiffuser) need a model of the dynamics, which our path integrator only approximates.
