@@ -142,7 +142,7 @@ viz.show_videos({f"condition '{v}'": X.record_variant(best, v) for v in ("left",
 #
 # $$\mathcal{L}(\theta)=\mathcal{L}^{\mathrm{PPO}}(\theta)+\lambda_k\,\frac1N\sum_{i=1}^{N}
 # \big\|\mu_\theta(s_i)-a^{\mathrm{teacher}}(s_i)\big\|^2,\qquad
-# \lambda_k=\lambda_0\,\tfrac12\Big(1+\cos\big(\pi\min(k/K,1)\big)\Big),\quad \lambda_0=\texttt{distill\_weight}.$$
+# \lambda_k=\lambda_0\,\tfrac12\Big(1+\cos\big(\pi\min(k/K,1)\big)\Big),\quad \lambda_0=\mathtt{distill\_weight}.$$
 #
 # SB3 has no hook for an extra loss term, so `lk.distill.RPDPPO` (in `labkit/distill/rpd.py`) re-states
 # PPO's `train()` in one screen with the term added; read it. The teacher is queried once per rollout,

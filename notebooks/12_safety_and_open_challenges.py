@@ -93,7 +93,7 @@ print(ex.PUDDLES)
 #
 # **Key equations.** A chunk of velocity commands `a_k` (normalised units `x`, raw `a = unnorm(x)`)
 # drives the path `p_{k+1} = p_k + step_length * clip(a_k)` from the robot's position `p_0 = obs[:2]`
-# (`lk.safety.paths_from_actions`). The chunk is feasible when every waypoint keeps `margin` from
+# (`lk.safety.paths_from_actions`). The chunk is feasible when every waypoint keeps $m$ = `margin` from
 # every disk `(c_j, r_j)`:
 #
 # $$\mathcal{C} = \{a : \|p_k(a) - c_j\| \ge r_j + m \;\; \forall k \ge 1, j\}, \qquad
@@ -107,7 +107,7 @@ print(ex.PUDDLES)
 # |---|---|
 # | `none` | the prior as trained |
 # | `project_every` | `x_{t-1} <- Pi(step(x_t))`: project every (noisy) iterate |
-# | `guidance` | `x0_hat <- x0_hat - guidance_scale * grad P(x0_hat)`, with `P = sum relu(r + m - ||p_k - c||)^2` |
+# | `guidance` | `x0_hat <- x0_hat - guidance_scale * grad P(x0_hat)`, with `P = sum relu(r + m - norm(p_k - c))^2` |
 # | `project_final` | nothing until the end; then `x_0 <- Pi(x_0)` |
 
 # %%
@@ -168,7 +168,7 @@ lk.check("12.project_point", project_point)
 #   \quad\Longrightarrow\quad \min_{\lambda \ge 0} \max_\pi \; J_r(\pi) - \lambda\,(J_c(\pi) - d)$$
 #
 # $$r'_t = \frac{r_t - \lambda c_t}{1 + \lambda}, \qquad
-#   \lambda \leftarrow \mathrm{clip}\big(\lambda + \texttt{lambda\_lr}\,(\hat J_c - d),\; 0,\; \lambda_{max}\big)
+#   \lambda \leftarrow \mathrm{clip}\big(\lambda + \mathtt{lambda\_lr}\,(\hat J_c - d),\; 0,\; \lambda_{max}\big)
 #   \text{ after every rollout.}$$
 #
 # On stock SB3 this is one callback (`lk.safety.LagrangianCallback`): SB3 hands `_on_step` the
@@ -290,7 +290,7 @@ lk.check("12.lagrange_step", lagrange_step)
 #
 # **Key equations.** `RegularisedPPO` runs the PPO update, then an auxiliary phase minimising
 #
-# $$\texttt{reg\_coef}\;\mathbb{E}_{s \sim \mathcal{D}}\Big[\mathrm{KL}\big(\pi_{pre}(\cdot|s)\,\|\,\pi_\theta(\cdot|s)\big)\Big],
+# $$\mathtt{reg\_coef}\;\mathbb{E}_{s \sim \mathcal{D}}\Big[\mathrm{KL}\big(\pi_{pre}(\cdot|s)\,\|\,\pi_\theta(\cdot|s)\big)\Big],
 #   \qquad \mathcal{D} = \begin{cases}\text{pre-training states} & \texttt{reg="bc"}\\
 #   \text{this rollout's states} & \texttt{reg="ks"} \text{ (kickstarting)}\end{cases}$$
 
