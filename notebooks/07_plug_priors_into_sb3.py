@@ -512,8 +512,8 @@ viz.curves({METHODS[m]: [(r["steps"], r["success"]) for r in recs] for (m,), rec
            y_title=f"success rate ({SWEEP_EPISODES} start states)")
 
 # %% [markdown]
-# The benchmark ran the same trials with more seeds and a longer budget; the same figure from its
-# results file:
+# The benchmark ran the same trials with a much longer budget (its seeds are in the title); the same
+# figure from its results file:
 
 # %%
 viz.curves({METHODS[m]: [(r["steps"], r["success"]) for r in bench["runs"] if r["method"] == m] for m in METHODS},

@@ -37,7 +37,7 @@
 # **Time.** About half an hour to read and play. The first code cell prints the measured compute time of
 # a full run (each part also prints its CPU and wall seconds and the machine's load); `LABKIT_SMOKE=1`
 # runs it in seconds with tiny budgets (the numbers then mean nothing). The runs a notebook cannot
-# afford (three seeds, the cost-limit frontier, PPO-Lagrangian from scratch) are read from the
+# afford (several seeds, the cost-limit frontier, PPO-Lagrangian from scratch) are read from the
 # benchmark's results, `benchmarks/results/safety.json` (or its `--quick` version).
 
 # %%
@@ -216,7 +216,8 @@ safety_viz.frontier_slider(frontier_rows)
 # **With and without the prior.** From scratch, PPO must first find the goal at all, and a multiplier
 # that rises early punishes the exploration it needs (hence its smaller `lambda_lr`); with the prior it
 # starts at the prior's success and only has to move off the puddles. The benchmark's cached runs
-# (three seeds each; from scratch needs more steps than this notebook can afford) compare both:
+# (every seed it ran, listed at the end of the notebook; from scratch needs more steps than this
+# notebook can afford) compare both:
 
 # %%
 saved = [r for r in (cached or {}).get("saferl", {}).get("runs", []) if r["cost_limit"] in (COST_LIMIT, None)]
