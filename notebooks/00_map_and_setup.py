@@ -58,8 +58,9 @@ assert lk.course.doctor() == 0, "the environment check failed: read the PROBLEM 
 # %% [markdown]
 # ## 2. The map
 # Hover a leaf to see its representative methods and the notebook that teaches it. Green leaves run
-# in this checkout; grey ones are coming. Every notebook sits on one leaf, and every method on one;
-# the grey ring, *Foundations*, is what the rest builds on (RL, demonstrations), not part of the review.
+# in this checkout; light grey ones are coming. Every method sits on one leaf; a notebook covers one
+# leaf or a few (03, 11 and 12 span several). The dark grey ring, *Foundations*, is what the rest
+# builds on (RL, demonstrations), not part of the review.
 
 # %%
 from IPython.display import Markdown, display

@@ -212,8 +212,9 @@ cm = X.run_consistency(cm_teacher, demos, B, seed=0)
 viz.loss_figure({"consistency distillation": cm["log"].loss}, title="Distillation loss")
 
 # %% [markdown]
-# Every sampler at batch 1 on this machine: milliseconds per executed action (a call returns a chunk
-# of `n_action_steps` actions) against success and the left route's share of successes. Move the
+# Every sampler at batch 1 on this machine: milliseconds per executed action (a call's time divided by
+# the `n_action_steps` actions of its chunk that are executed) against success and the left route's
+# share of successes. Move the
 # slider to choose the number of steps $K$ for DDIM and for the consistency policy.
 
 # %%
