@@ -34,6 +34,10 @@
 # cells run). Replies are cached on disk, so a second run skips generation. `LABKIT_SMOKE=1` runs in seconds with scripted
 # replies instead of the model. To use a bigger model, point `LABKIT_LLM` at any OpenAI-compatible
 # server (see section 1) before starting the kernel.
+#
+# **Presets.** `xp.PRESETS` (`search`, `compare`, `smoke`) are PPO budgets for scoring a reward, not the
+# policy presets `lk.PRESETS` of notebook 03: this notebook trains no imitation policy, only plain PPO
+# with notebook 01's settings (a longer or shorter budget each), so 03's `chunked` has nothing to set here.
 
 # %%
 import os
