@@ -66,6 +66,10 @@ print(B)
 # \mathcal{L}(\phi)=\mathbb{E}_{([s,c],a)\sim\mathcal{D},\,t,\,\epsilon}\,
 # \big\|\epsilon-\epsilon_\phi\big(\sqrt{\bar\alpha_t}\,a+\sqrt{1-\bar\alpha_t}\,\epsilon,\;t,\;[s,c]\big)\big\|^2 .$$
 #
+# **Preset.** Not 03's `chunked`: `X.GENERALIST` gives the generalist the sizes of notebook 07's `prior`
+# preset (chunks of 8, 4 executed, a narrower net) and a single observation, a cheaper policy for the
+# five variants' data in a notebook's budget.
+#
 # The baseline keeps everything but the data: the scripted demonstrator of notebook 02 with more
 # action noise (`B.demo_noise`), our stand-in for a human teleoperator. The specialists use notebook 01's
 # PPO settings (`X.PPO_KWARGS`); a bar shows each one's progress.

@@ -334,7 +334,8 @@ print(ex.format_rows(rows, ["policy", "ms_wall", "ms_cpu", "ms_per_action", "del
 # computer does not (lerobot issue #146 reports DDPM-100 at well under real time on a desktop GPU), so
 # `d` of several steps is the realistic case. We simulate it: `d` steps of delay, execution horizon
 # `s = 4` (RTC's name for what notebook 03 calls Ta, `n_action_steps`), a policy with chunks of `H = 8`
-# (no observation history, so a delay of half a chunk still fits in the previous chunk).
+# (`ex.LATENCY_POLICY`: notebook 07's `prior` preset, half of 03's `chunked` chunk, with no observation
+# history, so a delay of half a chunk still fits in the previous chunk).
 #
 # **Key equations.** At time t the robot executes `C[s], ..., C[s+d-1]` of the previous chunk while
 # the new chunk N is sampled from `o_t`; then `N[d], ..., N[s-1]`. RTC pulls the clean guess of N
