@@ -42,9 +42,11 @@
 # (`clip_range` is $\epsilon$ in SB3.) SB3 estimates $A_t$ by *generalised advantage estimation*
 # (GAE) from its value network $V$: with the TD error $\delta_t = r_t + \gamma V(s_{t+1}) - V(s_t)$,
 # $A_t = \sum_{k \ge 0} (\gamma\lambda)^k \delta_{t+k}$ (`gae_lambda` is $\lambda$; at $\lambda = 1$ and
-# $V = 0$ this is the return $G_t$, which exercise 01.discounted_return uses). **SAC** (Haarnoja et al., 2018) is off-policy: it learns two
-# critics $Q_{\phi_1}, Q_{\phi_2}$ by temporal differences on a replay buffer and an actor that
-# maximises value *plus entropy*, so it keeps exploring:
+# $V = 0$ this is the return $G_t$, which exercise 01.discounted_return uses).
+#
+# **SAC** (Haarnoja et al., 2018) is off-policy: it learns two critics $Q_{\phi_1}, Q_{\phi_2}$ by
+# temporal differences on a replay buffer and an actor that maximises value *plus entropy*, so it keeps
+# exploring:
 #
 # $$\max_\pi\ \mathbb{E}_{s \sim \mathcal{D},\, a \sim \pi}\big[\min_i Q_{\phi_i}(s, a) - \alpha \log \pi(a|s)\big].$$
 #
