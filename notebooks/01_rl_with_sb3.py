@@ -177,7 +177,7 @@ viz.show_videos({f"SAC on Reacher, episode {k}": reacher.frames[k] for k in rang
 # 2. *(10 minutes)* Write PPO's per-sample objective `clipped_objective(ratio, advantage, eps)`
 #    (arrays in, an array out): the quantity inside the expectation of $L^\text{CLIP}$. The check
 #    compares it with `labkit.finetune.ppo_clip_loss`.
-# 3. *(open question, 10 minutes of compute)* Reward design matters. Write a `gymnasium.Wrapper` whose
+# 3. *(open question, a few minutes of compute: about one per seed)* Reward design matters. Write a `gymnasium.Wrapper` whose
 #    `step` replaces the reward by `10 * (previous info["distance"] - info["distance"])` (plain
 #    distance to the goal) and train PPO on it as above. Where do the agents end up?
 # 4. *(open question)* Run the evaluation on `labkit/TwoRoutesShifted-v0` with the agents trained
