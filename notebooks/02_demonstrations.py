@@ -41,7 +41,8 @@
 # $$\pi^*(s) = \mathbb{E}[a \mid s].$$
 #
 # A Gaussian policy $\mathcal{N}(\mu_\theta(s), \sigma^2 I)$ trained by maximum likelihood minimises
-# $\|a - \mu_\theta(s)\|^2 / 2\sigma^2 + d \log \sigma$, so its mean goes to the same place. Where the
+# $\|a - \mu_\theta(s)\|^2 / (2\sigma^2) + d \log \sigma$ ($d$ the action size), so its mean goes to the
+# same place. Where the
 # demonstrations go left with probability $p$ and right otherwise,
 # $\mathbb{E}[a \mid s] = p\, a_\text{left} + (1 - p)\, a_\text{right}$: with both routes equally
 # common, that points straight up, into the obstacle. Exercise 02.mse_action computes it on the

@@ -50,8 +50,8 @@
 # (`pred_original_sample`, clipped to $[-1, 1]$). **DDPM** (`DDPMScheduler.step`) then draws from the
 # Gaussian posterior, with $\beta_{ts} = 1 - \bar\alpha_t / \bar\alpha_s$:
 #
-# $$x_s = \underbrace{\frac{\sqrt{\bar\alpha_s}\,\beta_{ts}}{1 - \bar\alpha_t}}_{\texttt{coef\_x0}} \hat x_0
-# + \underbrace{\frac{\sqrt{\bar\alpha_t / \bar\alpha_s}\,(1 - \bar\alpha_s)}{1 - \bar\alpha_t}}_{\texttt{coef\_xt}} x_t
+# $$x_s = \underbrace{\frac{\sqrt{\bar\alpha_s}\,\beta_{ts}}{1 - \bar\alpha_t}}_{\mathtt{coef\_x0}} \hat x_0
+# + \underbrace{\frac{\sqrt{\bar\alpha_t / \bar\alpha_s}\,(1 - \bar\alpha_s)}{1 - \bar\alpha_t}}_{\mathtt{coef\_xt}} x_t
 # + \sigma_{ts} z, \qquad \sigma_{ts}^2 = \frac{1 - \bar\alpha_s}{1 - \bar\alpha_t}\beta_{ts}\ (\texttt{var}),\quad z \sim \mathcal{N}(0, I).$$
 #
 # **DDIM** (`DDIMScheduler.step`, $\eta = 0$) is deterministic: it re-noises $\hat x_0$ with the

@@ -15,7 +15,7 @@
 # # 04b · Reward design with language models (Eureka, Text2Reward)
 #
 # **Place on the map:** A1 *LLM / VLM* as the base model, put to work on A3 *5.1 Reward signal*:
-# generative models *for* RL. Part 1 (notebook 04) learns a reward from data; here a language model
+# generative models *for* RL. Notebook 04 (coming) learns a reward from data; here a language model
 # *writes* the reward as code, and RL tells it how well it did.
 #
 # **Goals.** (1) Run Eureka's loop for real, offline: a language model proposes K reward functions as
@@ -26,14 +26,18 @@
 # best designed reward with the true dense reward and the sparse reward, across seeds. (5) See how
 # often a small model fails, and why.
 #
-# **Prerequisites.** Notebook 01 (PPO on `labkit/TwoRoutes-v0`, the cup's pocket); notebook 04 part 1
-# helps but is not needed.
+# **Prerequisites.** Notebook 01 (PPO on `labkit/TwoRoutes-v0`, and its open question on the cup's
+# pocket, where a plain distance reward gets stuck).
 #
 # **Time.** About 20 minutes to read and run; the first code cell prints the measured compute time,
 # most of it the language model writing code on one CPU thread (each step's timing is printed as the
 # cells run). Replies are cached on disk, so a second run skips generation. `LABKIT_SMOKE=1` runs in seconds with scripted
 # replies instead of the model. To use a bigger model, point `LABKIT_LLM` at any OpenAI-compatible
 # server (see section 1) before starting the kernel.
+#
+# **Presets.** `xp.PRESETS` (`search`, `compare`, `smoke`) are PPO budgets for scoring a reward, not the
+# policy presets `lk.PRESETS` of notebook 03: this notebook trains no imitation policy, only plain PPO
+# with notebook 01's settings (a longer or shorter budget each), so 03's `chunked` has nothing to set here.
 
 # %%
 import os
@@ -81,7 +85,7 @@ print(f"smoke={SMOKE}: K={EUREKA.samples} samples x {EUREKA.iterations} rounds, 
 # | `openais://api.openai.com/v1?model=NAME&key_env=OPENAI_API_KEY` | a hosted API; the key stays in the variable |
 #
 # Two operations: `generate(messages, ...)` writes a reply; `score(prompt, options)` returns the
-# log-likelihood of each option (notebook 06 uses it for SayCan). Both are deterministic for a seed.
+# log-likelihood of each option (for SayCan-style skill scoring; notebook 06, coming, will use it). Both are deterministic for a seed.
 # `CachedClient` keeps every reply in a file (`default_cache_file()`, outside the repository, in your
 # user cache folder), keyed by the whole request: rerun the
 # notebook and nothing is generated again (the model is not even loaded); change a prompt, a seed or a
@@ -134,8 +138,9 @@ for m in first_messages(task, "eureka"):
 # ## 3. Running model-written code safely
 # The model's code never runs in this kernel. `compile_reward` first parses it with `ast` and refuses
 # anything outside an allow-list: arithmetic, comparisons, `if`/`else`, named `math` and `np` functions,
-# the documented inputs; no imports, loops, lambdas, dunder names, `open`/`eval`/`getattr`, attribute
-# access on values, recursion. Refused code never reaches a process. Accepted code runs in a separate
+# the documented inputs; no loops, generators, lambdas, dunder names, `open`/`eval`/`getattr`, attribute
+# access on values, recursion, and no imports other than `import math` / `import numpy as np` (tolerated,
+# never executed: both are already there as `math` and `np`). Refused code never reaches a process. Accepted code runs in a separate
 # Python with a memory cap, a CPU-time cap per call, no file writes and a scrubbed environment; NaN or
 # infinite rewards are rejected. The reward is computed once per PPO rollout, for the whole batch of
 # states, so the sandbox costs one pipe round trip per rollout.

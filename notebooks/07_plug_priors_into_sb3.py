@@ -78,7 +78,9 @@ print(TASK.env_id, "-", TASK.description)
 #
 # **DSRL** (Wagenmaker et al., 2025): at decision $k$ (env step $t = k T_a$) the agent's action is the
 # prior's initial noise, $w_k \sim \pi_\theta(\cdot \mid o_t)$, $w_k \in [-b, b]^{H \cdot A}$ ($b$ = `bound`),
-# and the frozen prior decodes it deterministically (DDIM, $\eta = 0$) into the next $T_a$ actions:
+# and the frozen prior decodes it deterministically (DDIM, $\eta = 0$) into the next $T_a$ actions
+# ($x_T$ is the noise the sampling chain starts from, as in the DSRL paper; notebook 03, counting the
+# training steps from 0, calls it $x_{T-1}$):
 #
 # $$(a_t, \dots, a_{t + T_a - 1}) = \mathrm{denoise}_\phi\big(x_T = \mathrm{clip}(w_k, -b, b),\ o_{t - T_o + 1 : t}\big),
 # \qquad \max_\theta\ \mathbb{E}\Big[\sum_k \gamma^{T_a k} R_k\Big],\ R_k = \sum_{j < T_a} r_{k T_a + j}.$$
@@ -181,7 +183,7 @@ lk.check("07.noise_to_chunk", noise_to_chunk)
 #
 # ```
 # from scratch:  obs o_t ---------------------------------> PPO --> a_t                 (A numbers)
-# residual:      [o_t, prior action p_t] ----------------> PPO --> r_t;  a_t = clip(p_t + scale * h * r_t)
+# residual:      [o_t, prior action p_t] ----------------> PPO --> rho_t; a_t = clip(p_t + scale * h * rho_t)
 # DSRL:          o_t -> PPO --> noise w_t in [-b, b]^(H*A) -> prior DDIM(x_T = w_t) -> Ta actions
 # ```
 #
@@ -204,7 +206,7 @@ for method in METHODS:
 # %%
 # EXERCISE 07.residual_action
 def residual_action(prior_action, residual, scale, low, high):
-    """The executed action (n, A) from the prior's action p_t (n, A) and the agent's residual r_t (n, A).
+    """The executed action (n, A) from the prior's action p_t (n, A) and the agent's residual rho_t (n, A).
 
     scale: the kit's residual scale, a fraction of the action box's half-range (high - low) / 2;
     low, high: (A,) the action box. The residual counts only within [-1, 1].
@@ -510,8 +512,8 @@ viz.curves({METHODS[m]: [(r["steps"], r["success"]) for r in recs] for (m,), rec
            y_title=f"success rate ({SWEEP_EPISODES} start states)")
 
 # %% [markdown]
-# The benchmark ran the same trials with more seeds and a longer budget; the same figure from its
-# results file:
+# The benchmark ran the same trials with a much longer budget (its seeds are in the title); the same
+# figure from its results file:
 
 # %%
 viz.curves({METHODS[m]: [(r["steps"], r["success"]) for r in bench["runs"] if r["method"] == m] for m in METHODS},

@@ -37,7 +37,7 @@
 # **Time.** About half an hour to read and play. The first code cell prints the measured compute time of
 # a full run (each part also prints its CPU and wall seconds and the machine's load); `LABKIT_SMOKE=1`
 # runs it in seconds with tiny budgets (the numbers then mean nothing). The runs a notebook cannot
-# afford (three seeds, the cost-limit frontier, PPO-Lagrangian from scratch) are read from the
+# afford (several seeds, the cost-limit frontier, PPO-Lagrangian from scratch) are read from the
 # benchmark's results, `benchmarks/results/safety.json` (or its `--quick` version).
 
 # %%
@@ -93,7 +93,7 @@ print(ex.PUDDLES)
 #
 # **Key equations.** A chunk of velocity commands `a_k` (normalised units `x`, raw `a = unnorm(x)`)
 # drives the path `p_{k+1} = p_k + step_length * clip(a_k)` from the robot's position `p_0 = obs[:2]`
-# (`lk.safety.paths_from_actions`). The chunk is feasible when every waypoint keeps `margin` from
+# (`lk.safety.paths_from_actions`). The chunk is feasible when every waypoint keeps $m$ = `margin` from
 # every disk `(c_j, r_j)`:
 #
 # $$\mathcal{C} = \{a : \|p_k(a) - c_j\| \ge r_j + m \;\; \forall k \ge 1, j\}, \qquad
@@ -107,7 +107,7 @@ print(ex.PUDDLES)
 # |---|---|
 # | `none` | the prior as trained |
 # | `project_every` | `x_{t-1} <- Pi(step(x_t))`: project every (noisy) iterate |
-# | `guidance` | `x0_hat <- x0_hat - guidance_scale * grad P(x0_hat)`, with `P = sum relu(r + m - ||p_k - c||)^2` |
+# | `guidance` | `x0_hat <- x0_hat - guidance_scale * grad P(x0_hat)`, with `P = sum relu(r + m - norm(p_k - c))^2` |
 # | `project_final` | nothing until the end; then `x_0 <- Pi(x_0)` |
 
 # %%
@@ -168,7 +168,7 @@ lk.check("12.project_point", project_point)
 #   \quad\Longrightarrow\quad \min_{\lambda \ge 0} \max_\pi \; J_r(\pi) - \lambda\,(J_c(\pi) - d)$$
 #
 # $$r'_t = \frac{r_t - \lambda c_t}{1 + \lambda}, \qquad
-#   \lambda \leftarrow \mathrm{clip}\big(\lambda + \texttt{lambda\_lr}\,(\hat J_c - d),\; 0,\; \lambda_{max}\big)
+#   \lambda \leftarrow \mathrm{clip}\big(\lambda + \mathtt{lambda\_lr}\,(\hat J_c - d),\; 0,\; \lambda_{max}\big)
 #   \text{ after every rollout.}$$
 #
 # On stock SB3 this is one callback (`lk.safety.LagrangianCallback`): SB3 hands `_on_step` the
@@ -216,7 +216,8 @@ safety_viz.frontier_slider(frontier_rows)
 # **With and without the prior.** From scratch, PPO must first find the goal at all, and a multiplier
 # that rises early punishes the exploration it needs (hence its smaller `lambda_lr`); with the prior it
 # starts at the prior's success and only has to move off the puddles. The benchmark's cached runs
-# (three seeds each; from scratch needs more steps than this notebook can afford) compare both:
+# (every seed it ran, listed at the end of the notebook; from scratch needs more steps than this
+# notebook can afford) compare both:
 
 # %%
 saved = [r for r in (cached or {}).get("saferl", {}).get("runs", []) if r["cost_limit"] in (COST_LIMIT, None)]
@@ -290,7 +291,7 @@ lk.check("12.lagrange_step", lagrange_step)
 #
 # **Key equations.** `RegularisedPPO` runs the PPO update, then an auxiliary phase minimising
 #
-# $$\texttt{reg\_coef}\;\mathbb{E}_{s \sim \mathcal{D}}\Big[\mathrm{KL}\big(\pi_{pre}(\cdot|s)\,\|\,\pi_\theta(\cdot|s)\big)\Big],
+# $$\mathtt{reg\_coef}\;\mathbb{E}_{s \sim \mathcal{D}}\Big[\mathrm{KL}\big(\pi_{pre}(\cdot|s)\,\|\,\pi_\theta(\cdot|s)\big)\Big],
 #   \qquad \mathcal{D} = \begin{cases}\text{pre-training states} & \texttt{reg="bc"}\\
 #   \text{this rollout's states} & \texttt{reg="ks"} \text{ (kickstarting)}\end{cases}$$
 
@@ -332,8 +333,9 @@ print(ex.format_rows(rows, ["policy", "ms_wall", "ms_cpu", "ms_per_action", "del
 # A small MLP prior fits the budget on this CPU; a VLA-sized model or DDPM-100 on a slow robot
 # computer does not (lerobot issue #146 reports DDPM-100 at well under real time on a desktop GPU), so
 # `d` of several steps is the realistic case. We simulate it: `d` steps of delay, execution horizon
-# `s = 4`, a policy with chunks of `H = 8` (no observation history, so a delay of half a chunk still
-# fits in the previous chunk).
+# `s = 4` (RTC's name for what notebook 03 calls Ta, `n_action_steps`), a policy with chunks of `H = 8`
+# (`ex.LATENCY_POLICY`: notebook 07's `prior` preset, half of 03's `chunked` chunk, with no observation
+# history, so a delay of half a chunk still fits in the previous chunk).
 #
 # **Key equations.** At time t the robot executes `C[s], ..., C[s+d-1]` of the previous chunk while
 # the new chunk N is sampled from `o_t`; then `N[d], ..., N[s-1]`. RTC pulls the clean guess of N
@@ -343,7 +345,8 @@ print(ex.format_rows(rows, ["policy", "ms_wall", "ms_cpu", "ms_per_action", "del
 # $$\hat x_0 \leftarrow \hat x_0 + w_k\, J^\top\big(W \odot (Y - \hat x_0)\big), \qquad
 #   w_k = \min\Big(\beta, \frac{1 - \tau_k}{\tau_k}\Big),\; \tau_k = \frac{\sqrt{\bar\alpha_k}}{\sqrt{\bar\alpha_k} + \sqrt{1 - \bar\alpha_k}}$$
 #
-# with `J = d x0_hat / d x_t` (a vector-Jacobian product through the denoiser).
+# with `J = d x0_hat / d x_t` (a vector-Jacobian product through the denoiser) and the cap $\beta$ =
+# `max_guidance`.
 
 # %%
 start = ex.cpu_clock()
@@ -393,8 +396,9 @@ else:
 #   SafeVLA (AI2-THOR, Safety-CHORES), RTC (Kinetix and bimanual robots) and Wołczyk et al. (NetHack,
 #   Montezuma's Revenge) measure; here they are claims we reproduce in miniature, not at scale.
 # - **Grounding.** Our hazards are disks with known centres; a real robot must *perceive* them, and a
-#   language-conditioned policy must ground "don't touch the stove" in pixels and contact. Notebooks 04
-#   and 06 show grounding only in templated captions and a small trained image encoder.
+#   language-conditioned policy must ground "don't touch the stove" in pixels and contact. The kit's
+#   own grounding (notebooks 04 and 06, coming) goes no further than templated captions and a small
+#   trained image encoder.
 # - **Long-tail safety assurance.** The elicit step found unsafe starts in a 2-D box; SafeVLA's
 #   assurance stresses far larger, partly adversarial scenario spaces. Formal guarantees (CBF-based
 #   SafeDiffuser) need a model of the dynamics, which our path integrator only approximates.

@@ -34,7 +34,7 @@ lk.check("07.noise_to_chunk", noise_to_chunk)
 # %%
 # SOLUTION 07.residual_action
 def residual_action(prior_action, residual, scale, low, high):
-    """The executed action (n, A) from the prior's action p_t (n, A) and the agent's residual r_t (n, A).
+    """The executed action (n, A) from the prior's action p_t (n, A) and the agent's residual rho_t (n, A).
 
     scale: the kit's residual scale, a fraction of the action box's half-range (high - low) / 2;
     low, high: (A,) the action box. The residual counts only within [-1, 1].

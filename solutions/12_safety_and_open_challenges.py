@@ -76,7 +76,8 @@ lk.check("12.frozen_prefix", frozen_prefix)
 # TwoRoutesBlocked never drives up the right lane again: there, nothing holds the policy, and the
 # network drifts as it learns the new task elsewhere (Wołczyk et al.'s *state coverage gap*). Across
 # seeds expect kickstarting's old-task success to end between plain fine-tuning's and BC's, and to vary
-# more; `benchmarks/results/safety.json` (the full run), part `forgetting`, has the three-seed numbers.
+# more. Part `forgetting` of the benchmark's results has the numbers over seeds: `safety.json` after a
+# full `python benchmarks/safety.py`, or the committed quick run, `benchmarks/results/safety_quick.json`.
 #
 # ## Open question: elicit, then constrain
 # Train again with the elicited unsafe starts mixed into the start distribution (half of the training

@@ -13,7 +13,8 @@ __all__: list[str] = []
 
 @exercise(
     "04b.sandbox_quiz",
-    hint="the allow-list: no loops or generators, no attribute access except math.f / np.f",
+    hint="the allow-list refuses constructs, not intentions: no loops or generators, no attribute access on "
+    "values (only math.f / np.f functions), no imports but math and numpy",
     what="the set of SANDBOX_QUIZ keys the sandbox refuses",
 )
 def _sandbox_quiz(answer: Any) -> tuple[bool, str]:

@@ -23,7 +23,7 @@ _BLOCKED, _PUSH = "labkit/TwoRoutesBlocked-v0", "labkit/PushBlock-v0"
 
 @exercise(
     "07.residual_action",
-    hint="a = clip(p + scale * (high - low) / 2 * clip(r, -1, 1), low, high): the residual is clipped to "
+    hint="a = clip(p + scale * (high - low) / 2 * clip(rho, -1, 1), low, high): the residual rho is clipped to "
     "[-1, 1], scale is a fraction of the action box's half-range, and the sum is clipped to the box",
 )
 def _residual_action(fn: Any) -> tuple[bool, str]:
