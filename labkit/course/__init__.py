@@ -2,7 +2,7 @@
 the hand-out pages and the course site (``labkit.course.site``)."""
 
 from labkit.course import exercises
-from labkit.course.checks import EXERCISES, check, check_close, check_env_spaces, check_true, close, exercise
+from labkit.course.checks import EXERCISES, check, close, exercise
 from labkit.course.doctor import doctor
 from labkit.course.notebooks import error_outputs, execute_notebook, export_html, prepare_for_html, run_notebooks
 from labkit.course.site import build_site
@@ -17,9 +17,6 @@ __all__ = [
     "benchmark_result",
     "build_site",
     "check",
-    "check_close",
-    "check_env_spaces",
-    "check_true",
     "close",
     "compute_time",
     "doctor",
