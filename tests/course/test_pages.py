@@ -45,7 +45,7 @@ def _notebook(path):
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("pages")
     src = _notebook(root / "99_tiny.ipynb")

@@ -23,4 +23,5 @@ def test_there_are_benchmarks():
 def test_benchmark_help(script):
     out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "--quick" in out.stdout
+    if script.stem != "report":  # report.py renders the results; every other script measures
+        assert "--quick" in out.stdout

@@ -42,7 +42,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("notebooks")]
 
 
-@pytest.fixture(scope="module")
+# session-scoped: rebuilt never, even if pytest-xdist runs another module's test between this one's
+@pytest.fixture(scope="session")
 def built(tmp_path_factory, chromium_path, executed_dir) -> Path:
     """A folder with ``notebooks/`` (executed in smoke mode + hand-out pages), ``site-src/`` and ``site/``."""
     from labkit.course.notebooks import run_notebooks
@@ -76,7 +77,7 @@ def browser(chromium_path, chromium_args):
             b.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(built):
     """The site over HTTP on loopback (Sphinx's search loads its index with a script, fine over file:// too)."""
     handler = functools.partial(_QuietHandler, directory=str(built / "site"))
