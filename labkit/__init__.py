@@ -34,6 +34,7 @@ from labkit import (  # noqa: E402
     models,
     policies,
     pretrain,
+    rewards,
     train,
     viz,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "policies",
     "pretrain",
     "record",
+    "rewards",
     "save",
     "seed_everything",
     "smoke_mode",
