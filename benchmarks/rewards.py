@@ -106,36 +106,36 @@ def main(argv=None) -> int:
     ap.add_argument("--backend", choices=BACKENDS, default="sequential", help="labkit.sweep backend")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--out", default=None, help="a folder keeping every finished trial (resumable)")
+    ap.add_argument("--smoke", action="store_true", help="tiny budgets to test the script (numbers mean nothing)")
     args = ap.parse_args(argv)
     seeds = list(range(args.seeds or (1 if args.quick else 3)))
     ppo_rewards = args.rewards or (QUICK_PPO if args.quick else list(REWARDS))
-    common = {"env_steps": args.steps, "n_heldout": 6 if args.quick else 10}
+    steps = 1_024 if args.smoke else args.steps
+    common = {"env_steps": steps, "n_heldout": 1 if args.smoke else 6 if args.quick else 10}
+    if args.smoke:
+        common.update(smoke=True, eval_every=512)
     settings = [{"reward": r, **common} for r in [*ppo_rewards, *BASELINES]]
     if "vlm" in ppo_rewards:
         settings.append({"reward": "vlm", "mode": "potential", **common})
     if args.quick:
-        settings += [{"reward": r, "ppo": False, **common} for r in QUICK_PROBE]
-    # throughput once per PPO'd reward (seed 0), as its own trial setting so every seed's trial stays comparable
-    settings += [
-        {"reward": r, "ppo": False, "env_steps": args.steps, "n_heldout": 1, "throughput_steps": 4_096}
+        settings += [{"reward": r, "train_ppo": False, **common} for r in QUICK_PROBE]
+    # PPO's throughput with each reward in the loop, once (seed 0), in trials of their own
+    speed = [
+        {**common, "reward": r, "train_ppo": False, "n_heldout": 1, "throughput_steps": 1_024 if args.smoke else 4_096}
         for r in [*ppo_rewards, "dense"]
     ]
     start_wall, start_cpu = time.perf_counter(), time.process_time()
-    sweep_seeds = seeds
-    trials = run(
-        run_reward, settings, sweep_seeds, backend=args.backend, workers=args.workers, out=args.out, progress=False
-    )
-    if trials.failed:
-        raise SystemExit(f"{len(trials.failed)} trials failed: {trials.failed[0]['error']}")
-    records = [r for r in trials.records if not r.get("throughput_steps") or r["seed"] == 0]
-    main_records = [r for r in records if not r.get("throughput_steps")]
-    for r in records:  # attach seed 0's throughput to the reward's rows
-        if r.get("throughput_steps"):
-            twin = next(
-                m for m in main_records if m["reward"] == r["reward"] and m["seed"] == 0 and m["mode"] == "replace"
-            )
-            twin["throughput"] = r["throughput"]
-    summary = summarise(main_records, args.steps)
+    kw: dict = dict(backend=args.backend, workers=args.workers, out=args.out, progress=False)
+    trials = run(run_reward, settings, seeds, **kw)
+    speeds = run(run_reward, speed, [0], **kw)
+    failed = trials.failed + speeds.failed
+    if failed:
+        raise SystemExit(f"{len(failed)} trials failed: {failed[0]['error']}")
+    main_records = trials.records
+    for r in speeds.records:  # attach seed 0's throughput to the reward's rows
+        twin = next(m for m in main_records if m["reward"] == r["reward"] and m["seed"] == 0 and m["mode"] == "replace")
+        twin["throughput"] = r["throughput"]
+    summary = summarise(main_records, steps)
     runs = {_label(r) if _label(r) not in BASELINES else BASELINES[_label(r)]: [] for r in main_records if "ppo" in r}
     for r in main_records:
         if "ppo" in r:
@@ -175,7 +175,8 @@ def main(argv=None) -> int:
     print(table(rows, list(rows[0])))
     for k, v in out["targets"].items():
         print(f"  [{'x' if v else ' '}] {k}")
-    path = write_results("rewards" + ("_quick" if args.quick else ""), out)
+    name = "rewards" + ("_smoke" if args.smoke else "_quick" if args.quick else "")
+    path = write_results(name, out)
     print(f"total {out['total']} -> {path}")
     return 0
 

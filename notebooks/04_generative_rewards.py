@@ -289,7 +289,7 @@ for name, log in live.items():
     print(f"{name:30s} success {s['final_success']:.0%} at {s['env_steps']:,} env steps "
           f"(threshold {X.THRESHOLD:.0%} first at {s['steps_to_90'] or 'never'}); {s['cpu_seconds']:.0f} CPU s")
 print(t())
-viz.curves(live, title="One seed, live", y_title="success rate")
+viz.curves({name: [log] for name, log in live.items()}, title="One seed, live", y_title="success rate")
 
 # %%
 viz.show_videos({name: log.extras["frames"] for name, log in live.items()}, width=220)

@@ -459,7 +459,7 @@ def run_reward(
     env_steps: int = 30_000,
     *,
     mode: str = "replace",
-    ppo: bool = True,
+    train_ppo: bool = True,
     smoke: bool = False,
     n_heldout: int = 6,
     eval_every: int = 2_000,
@@ -469,7 +469,7 @@ def run_reward(
 
     :param reward: a key of :data:`REWARDS` or :data:`BASELINES`.
     :param mode: how a learned reward is paid (``"replace"`` or ``"potential"``).
-    :param ppo: False: train and probe the reward model only (correlation, cost).
+    :param train_ppo: False: train and probe the reward model only (correlation, cost).
     :param smoke: tiny model budgets (the numbers then mean nothing).
     :param n_heldout: held-out episodes per driver for the correlations.
     :param throughput_steps: > 0: also measure PPO's env steps per CPU second with this reward in the loop.
@@ -494,7 +494,7 @@ def run_reward(
         )
         # the VLM reward depends on the position only: PPO uses its table (no rendering in the loop)
         agent_reward = tabulate(model, grid=15 if smoke else 61) if reward == "vlm" else model
-    if ppo:
+    if train_ppo:
         log = run_ppo(agent_reward, env_steps, seed=seed, progress=False, mode=mode, eval_every=eval_every, name=reward)
         out["ppo"] = ppo_summary(log)
     if throughput_steps > 0:
