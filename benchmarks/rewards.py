@@ -81,7 +81,7 @@ def summarise(records: list[dict], env_steps: int) -> dict:
 
 
 def targets(summary: dict) -> dict:
-    """The issue's targets, from mean success over seeds."""
+    """The issue's targets, from means over seeds (success at the budget; env steps to 90%, never = budget)."""
     met: dict = {}
     if "dense" not in summary or "sparse" not in summary:
         return met
@@ -92,6 +92,11 @@ def targets(summary: dict) -> dict:
             s = row["final_success"]["mean"]
             met[f"{name}: >= 80% of dense success"] = bool(s >= 0.8 * dense)
             met[f"{name}: beats sparse"] = bool(s > sparse)
+            fast, slow = (
+                row["steps_to_90_never_as_budget"]["mean"],
+                summary["sparse"]["steps_to_90_never_as_budget"]["mean"],
+            )
+            met[f"{name}: reaches 90% success in fewer env steps than sparse"] = bool(fast < slow)
         if "throughput_ratio" in row:
             met[f"{name}: keeps >= half of PPO's throughput"] = bool(row["throughput_ratio"] >= 0.5)
     return met

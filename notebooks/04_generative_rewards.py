@@ -319,7 +319,8 @@ if bench is not None:
         extra = "".join(f", {k} {row[k]:.2f}" for k in ("pearson_per_step", "pearson_per_episode", "throughput_ratio")
                         if k in row)
         succ = row.get("final_success", {})
-        print(f"{name:22s} success IQM {succ.get('iqm', float('nan')):.0%}" if succ else f"{name:22s} (no PPO)", extra)
+        head = f"{name:22s} success IQM {succ['iqm']:.0%}" if succ.get("n") else f"{name:22s} (no PPO run)"
+        print(head + extra)
     fig.show()
 else:
     print("no benchmark results yet: run  python benchmarks/rewards.py --quick")
