@@ -14,14 +14,20 @@ multisampling and shadows; without them a 64 x 64 frame costs about a third (mea
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-import mujoco
 import numpy as np
 
 from labkit.envs.registry import make
 
 __all__ = ["StateRenderer"]
+
+
+def _mujoco():
+    """mujoco, imported on first use: with a broken rendering backend its import fails, and ``import labkit``
+    (and ``python -m labkit doctor``, which names the fix) must still work there (as in ``labkit.envs``)."""
+    return importlib.import_module("mujoco")
 
 
 class StateRenderer:
@@ -40,6 +46,7 @@ class StateRenderer:
         scene: Any = self._env.unwrapped  # the MujocoEnv under the wrappers
         self.model = scene.model
         self.model.vis.quality.offsamples = 0  # no multisampling: same picture, less than half the cost
+        mujoco = _mujoco()
         self.data = mujoco.MjData(self.model)
         self.renderer = mujoco.Renderer(self.model, self.size, self.size)
         for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION):
@@ -51,6 +58,7 @@ class StateRenderer:
         single = pos.ndim == 1
         pos = pos.reshape(-1, 2)  # (N, 2)
         out = np.empty((len(pos), self.size, self.size, 3), dtype=np.uint8)
+        mujoco = _mujoco()
         for i, p in enumerate(pos):
             self.data.qpos[:2] = p
             self.data.qvel[:] = 0.0
