@@ -342,7 +342,7 @@ e = np.asarray(hacked.extras["episodes"], dtype=float)
 late = e[e[:, 0] > e[-1, 0] / 2] if len(e) else e
 print(f"PPO on the VLM reward: success {X.ppo_summary(hacked)['final_success']:.0%}; last half of training: learned return "
       f"{late[:, 2].mean():.1f} per episode, true return {late[:, 3].mean():.2f}, episode success {late[:, 1].mean():.0%}")
-print("where the final policy ends its episodes:", [tuple(tr[-1, :2].round(2)) for tr in hacked.extras["trajectories"]])
+print("where the final policy ends its episodes:", [tuple(round(float(v), 2) for v in tr[-1, :2]) for tr in hacked.extras["trajectories"]])
 print(t())
 viz.learned_vs_true_figure(hacked.extras["episodes"], title="PPO on the VLM reward: the learned return rises, the true one does not")
 
@@ -369,7 +369,7 @@ shaped = X.run_ppo(vlm_table, ENV_STEPS, seed=SEED, eval_every=EVAL_EVERY, mode=
 s = X.ppo_summary(shaped)
 print(f"PPO on the VLM reward as a potential (+ sparse task reward): success {s['final_success']:.0%} "
       f"(threshold first reached at {s['steps_to_90'] or 'never'}); {t()}")
-print("where the final policy ends its episodes:", [tuple(tr[-1, :2].round(2)) for tr in shaped.extras["trajectories"]])
+print("where the final policy ends its episodes:", [tuple(round(float(v), 2) for v in tr[-1, :2]) for tr in shaped.extras["trajectories"]])
 viz.curves({"VLM reward": [hacked], "VLM reward as potential": [shaped], "true dense reward": [live["true dense reward"]]},
            title="The same model, paid two ways", y_title="success rate")
 
