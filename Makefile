@@ -31,8 +31,11 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/00_map_and_setup.ipynb
 
 # Lint (ruff), types (mypy on labkit/), then the whole test suite. CI runs exactly this.
+# The tests run on every core (pytest-xdist); the notebook runs are grouped so that each runs once per
+# mode (TEST_WORKERS=0 runs them in one process).
+TEST_WORKERS ?= auto
 test: setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: setup
 	$(BIN)/ruff check labkit tests benchmarks

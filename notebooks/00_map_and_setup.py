@@ -58,8 +58,9 @@ assert lk.course.doctor() == 0, "the environment check failed: read the PROBLEM 
 # %% [markdown]
 # ## 2. The map
 # Hover a leaf to see its representative methods and the notebook that teaches it. Green leaves run
-# in this checkout; grey ones are coming. Every notebook sits on one leaf, and every method on one;
-# the grey ring, *Foundations*, is what the rest builds on (RL, demonstrations), not part of the review.
+# in this checkout; light grey ones are coming. Every method sits on one leaf; a notebook covers one
+# leaf or a few (03, 11 and 12 span several). The dark grey ring, *Foundations*, is what the rest
+# builds on (RL, demonstrations), not part of the review.
 
 # %%
 from IPython.display import Markdown, display
@@ -148,8 +149,9 @@ shorter = None  # your answer: "left" or "right"
 lk.check("00.shorter_route", shorter)
 
 # %% [markdown]
-# The scripted expert flips a coin at the split, so it does not prefer the shorter route: notebook 01
-# trains an agent that does.
+# The scripted expert flips a coin at the split, so it does not prefer the shorter route. An RL agent
+# maximises its return, so trained on the shifted task it would; notebook 01 trains PPO agents, and its
+# last open question runs them on this shifted task.
 
 # %%
 shifted = lk.evaluate(lk.experts.TwoRoutesExpert(), "labkit/TwoRoutesShifted-v0", n_episodes=4 if SMOKE else 20,

@@ -35,14 +35,18 @@
 # and RL maximises its expectation. **PPO** (Schulman et al., 2017) improves a stochastic policy
 # $\pi_\theta$ on batches it just collected, through the probability ratio
 # $\rho_t = \pi_\theta(a_t|s_t) / \pi_{\theta_\text{old}}(a_t|s_t)$ and an advantage estimate $A_t$
-# (how much better $a_t$ was than usual; SB3 uses GAE, see notebook 10), clipped so that one batch
-# cannot move the policy far:
+# (how much better $a_t$ was than usual), clipped so that one batch cannot move the policy far:
 #
 # $$L^\text{CLIP}(\theta) = \mathbb{E}_t\big[\min(\rho_t A_t,\ \text{clip}(\rho_t, 1-\epsilon, 1+\epsilon) A_t)\big].$$
 #
-# (`clip_range` is $\epsilon$ in SB3.) **SAC** (Haarnoja et al., 2018) is off-policy: it learns two
-# critics $Q_{\phi_1}, Q_{\phi_2}$ by temporal differences on a replay buffer and an actor that
-# maximises value *plus entropy*, so it keeps exploring:
+# (`clip_range` is $\epsilon$ in SB3.) SB3 estimates $A_t$ by *generalised advantage estimation*
+# (GAE) from its value network $V$: with the TD error $\delta_t = r_t + \gamma V(s_{t+1}) - V(s_t)$,
+# $A_t = \sum_{k \ge 0} (\gamma\lambda)^k \delta_{t+k}$ (`gae_lambda` is $\lambda$; at $\lambda = 1$ and
+# $V = 0$ this is the return $G_t$, which exercise 01.discounted_return uses).
+#
+# **SAC** (Haarnoja et al., 2018) is off-policy: it learns two critics $Q_{\phi_1}, Q_{\phi_2}$ by
+# temporal differences on a replay buffer and an actor that maximises value *plus entropy*, so it keeps
+# exploring:
 #
 # $$\max_\pi\ \mathbb{E}_{s \sim \mathcal{D},\, a \sim \pi}\big[\min_i Q_{\phi_i}(s, a) - \alpha \log \pi(a|s)\big].$$
 #
@@ -100,7 +104,8 @@ viz.curves({"PPO": ppo_runs}, y="mean_return", title="PPO on TwoRoutes: evaluati
 
 # %% [markdown]
 # ### Watch the agent, and look at *where* it goes
-# Each seed's agent, three episodes each, drawn in the plane and coloured by the route it took.
+# Each seed's agent on ten evaluation episodes (the same start states for every seed), drawn in the
+# plane and coloured by the route it took.
 
 # %%
 results = [lk.evaluate(m, "labkit/TwoRoutes-v0", n_episodes=10, seed=100, deterministic=True,
@@ -172,7 +177,7 @@ viz.show_videos({f"SAC on Reacher, episode {k}": reacher.frames[k] for k in rang
 # 2. *(10 minutes)* Write PPO's per-sample objective `clipped_objective(ratio, advantage, eps)`
 #    (arrays in, an array out): the quantity inside the expectation of $L^\text{CLIP}$. The check
 #    compares it with `labkit.finetune.ppo_clip_loss`.
-# 3. *(open question, 10 minutes of compute)* Reward design matters. Write a `gymnasium.Wrapper` whose
+# 3. *(open question, a few minutes of compute: about one per seed)* Reward design matters. Write a `gymnasium.Wrapper` whose
 #    `step` replaces the reward by `10 * (previous info["distance"] - info["distance"])` (plain
 #    distance to the goal) and train PPO on it as above. Where do the agents end up?
 # 4. *(open question)* Run the evaluation on `labkit/TwoRoutesShifted-v0` with the agents trained
@@ -210,6 +215,8 @@ print("every PPO run was evaluated during training:", all(len(log.history) >= 2 
 # %% [markdown]
 # ## Read next
 # * Schulman et al., *Proximal Policy Optimization Algorithms*, [arXiv:1707.06347](https://arxiv.org/abs/1707.06347).
+# * Schulman et al., *High-Dimensional Continuous Control Using Generalized Advantage Estimation*,
+#   [arXiv:1506.02438](https://arxiv.org/abs/1506.02438): GAE.
 # * Haarnoja et al., *Soft Actor-Critic*, [arXiv:1801.01290](https://arxiv.org/abs/1801.01290).
 # * OpenAI's *Spinning Up* ([spinningup.openai.com](https://spinningup.openai.com)): the derivations,
 #   and the SB3 documentation ([stable-baselines3.readthedocs.io](https://stable-baselines3.readthedocs.io)).

@@ -14,31 +14,56 @@
 # %% [markdown]
 # # 02 · Demonstrations: the data generative policies learn from
 #
-# **Place on the map:** the data behind *B. RL for generative policies* (pre-training by imitation)
-# and behind every diffusion *prior* in *A. Generative tools for RL*.
+# **Place on the map:** Foundations, *demonstrations*: the data behind *B. RL for generative
+# policies* (pre-training by imitation) and behind every diffusion *prior* in *A. Generative tools for
+# RL*.
 #
 # **Goals.** (1) Record demonstrations from a scripted expert and from a trained SB3 agent into a
-# validated, hashed dataset. (2) *See* that the scripted demonstrations are bimodal. (3) Show that
-# averaging the two modes - what a mean-squared-error or Gaussian policy is pulled towards - fails.
+# validated, hashed dataset. (2) *See* that the scripted demonstrations are bimodal, and how
+# demonstration noise blurs the modes. (3) Show why a mean-squared-error or Gaussian policy is pulled
+# towards the average of the modes, and that the average fails.
 #
-# **Prerequisites.** Notebooks 00 (the TwoRoutes task) and 01 (training PPO).
+# **Prerequisites.** Notebooks 00 (the TwoRoutes task) and 01 (training PPO); an expectation and a
+# conditional expectation.
 #
-# **Time.** About a minute on a 2-core laptop; `LABKIT_SMOKE=1` runs it in seconds.
+# **Time.** About 35 minutes to read, run and do the exercises; the first code cell prints the measured
+# compute time (the short PPO run is the slow part).
+#
+# **Key equation.** Behaviour cloning by mean squared error fits a policy $\pi_\theta(s)$ to the
+# demonstrated pairs $(s, a) \sim \mathcal{D}$ (`demos.observations`, `demos.actions`):
+#
+# $$\min_\theta\ \mathbb{E}_{(s, a) \sim \mathcal{D}}\,\|a - \pi_\theta(s)\|^2 .$$
+#
+# At each state $s$, for any candidate action $\hat a$,
+# $\mathbb{E}\big[\|a - \hat a\|^2 \mid s\big] = \|\hat a - \mathbb{E}[a \mid s]\|^2 + \operatorname{tr}\operatorname{Cov}[a \mid s]$,
+# so the best a flexible enough network can do is the **conditional mean**
+#
+# $$\pi^*(s) = \mathbb{E}[a \mid s].$$
+#
+# A Gaussian policy $\mathcal{N}(\mu_\theta(s), \sigma^2 I)$ trained by maximum likelihood minimises
+# $\|a - \mu_\theta(s)\|^2 / (2\sigma^2) + d \log \sigma$ ($d$ the action size), so its mean goes to the
+# same place. Where the
+# demonstrations go left with probability $p$ and right otherwise,
+# $\mathbb{E}[a \mid s] = p\, a_\text{left} + (1 - p)\, a_\text{right}$: with both routes equally
+# common, that points straight up, into the obstacle. Exercise 02.mse_action computes it on the
+# shipped data.
 
 # %%
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 
 import labkit as lk
 from labkit import viz
 from labkit.data import DatasetError
 
 SMOKE = lk.smoke_mode()
+print(lk.course.compute_time("02_demonstrations"))
 N_DEMOS = 8 if SMOKE else 100
+SPLIT_X, SPLIT_Y = (-0.03, 0.03), (-0.3, -0.15)  # the box below the cup, on the centre line (metres)
 workdir = Path(tempfile.mkdtemp(prefix="labkit02_"))
+print(f"smoke={SMOKE}: {N_DEMOS} demonstrations per expert")
 
 # %% [markdown]
 # ## 1. A scripted expert writes a dataset
@@ -60,27 +85,45 @@ viz.trajectories_figure([np.vstack([e["observations"], e["final_observation"][No
 
 # %% [markdown]
 # ## 2. The actions are bimodal where the routes split
-# Take every step where the robot was below the cup, on the centre line. Which way did the expert
-# push? A polar histogram of the action directions (90 degrees = straight up):
+# Take every step where the robot was below the cup, on the centre line (the box `SPLIT_X` x
+# `SPLIT_Y`). Which way did the expert push? A polar histogram of the action directions
+# (90 degrees = straight up), with their mean in red:
 
 # %%
-angles = lk.analysis.action_directions(demos.observations, demos.actions, x_range=(-0.03, 0.03), y_range=(-0.3, -0.15))
-mean_angle = np.degrees(np.arctan2(np.sin(np.radians(angles)).mean(), np.cos(np.radians(angles)).mean()))
-counts, edges = np.histogram(angles, bins=36, range=(-180, 180))
-fig = go.Figure(go.Barpolar(r=counts, theta=(edges[:-1] + edges[1:]) / 2, marker_color="#1f77b4", name="demonstrated"))
-fig.add_trace(go.Scatterpolar(r=[0, counts.max()], theta=[mean_angle, mean_angle], mode="lines",
-                              line=dict(color="#d62728", width=4), name=f"mean action ({mean_angle:.0f} deg)"))
-fig.update_layout(title=f"Action directions below the obstacle ({len(angles)} steps)", height=420,
-                  polar=dict(angularaxis=dict(rotation=0, direction="counterclockwise")))
-fig
+angles = lk.analysis.action_directions(demos.observations, demos.actions, SPLIT_X, SPLIT_Y)
+viz.action_direction_figure({"demonstrations": angles})
 
 # %% [markdown]
 # Up (the approach), then left *or* right (the decision, taken on the centre line): the lobes are the
-# modes. Their mean (red) points straight up, into the cup.
+# modes. Their mean (red) points up, into the cup: that is $\mathbb{E}[a \mid s]$ of the key equation.
 #
+# ### Demonstration noise vs mode separation
+# The expert adds Gaussian noise of standard deviation `noise` to every action. More noise blurs the
+# lobes into each other, but it does not move their mean: noisy data does not save an averaging
+# policy. The slider switches between datasets recorded with increasing noise (each a few episodes,
+# recorded once here, so moving the slider costs nothing); the table prints what the mean does.
+
+# %%
+NOISES = [0.0, 0.1, 0.2, 0.4, 0.8]
+by_noise, table = {}, []
+for noise in NOISES:
+    ds = lk.collect(lk.experts.TwoRoutesExpert(noise=noise), "labkit/TwoRoutes-v0", 6 if SMOKE else 30, seed=500,
+                    expert_name=f"noise={noise}", progress=False)
+    by_noise[f"noise {noise}"] = lk.analysis.action_directions(ds.observations, ds.actions, SPLIT_X, SPLIT_Y)
+    x, y = ds.observations[:, 0], ds.observations[:, 1]
+    at_split = ds.actions[(x >= SPLIT_X[0]) & (x <= SPLIT_X[1]) & (y >= SPLIT_Y[0]) & (y <= SPLIT_Y[1])]
+    mean = at_split.mean(axis=0)
+    sideways = np.abs(at_split[:, 0]) > np.abs(at_split[:, 1])  # actions that turn more than they climb
+    table.append((noise, ds.summary()["success_rate"], sideways.mean(), np.degrees(np.arctan2(mean[1], mean[0]))))
+for noise, success, side, angle in table:
+    print(f"noise {noise:>3}: success {success:.0%}; {side:.0%} of the split actions turn sideways; "
+          f"their mean points at {angle:.0f} degrees")
+viz.action_direction_figure(by_noise, title="Action directions below the obstacle: move the slider to add noise")
+
+# %% [markdown]
 # ## 3. What the average does
 # Take the two experts - one always left, one always right - and act with the *average* of their
-# actions. Each alone succeeds every time. Their average:
+# actions, the $\mathbb{E}[a \mid s]$ of a 50/50 split. Each alone succeeds every time. Their average:
 
 # %%
 average = lk.experts.AverageOfExperts(lk.experts.TwoRoutesExpert(route="left"),
@@ -100,7 +143,7 @@ viz.trajectories_figure(avg_res.trajectories, ["average of left and right"] * le
 #
 # ## 4. An RL agent as the expert
 # Any trained SB3 model is an expert too (`sb3_expert`), for any gymnasium task. Train PPO briefly
-# (as in notebook 01) and record it:
+# (notebook 01's settings) and record it:
 
 # %%
 from stable_baselines3 import PPO
@@ -137,12 +180,23 @@ for attempt in [lambda: lk.load(damaged), lambda: lk.load(path, env_id="Inverted
         print("DatasetError:", err)
 
 # %% [markdown]
-# ## 6. The dataset that ships with the kit
-# `data/two_routes_demos.npz` holds 200 scripted episodes; `data/README.md` gives its hash and the
-# command that remakes it. Notebook 03 trains on it.
+# ## 6. The dataset that ships with the kit, and the preset that cuts it into windows
+# `data/two_routes_demos.npz` holds scripted episodes (the cell prints how many, and the routes);
+# `data/README.md` gives its hash and the command that remakes it. Notebook 03 trains on it.
+#
+# **Preset.** This notebook trains no imitation policy (its PPO expert uses notebook 01's settings).
+# Notebook 03's reference preset `chunked` decides how the episodes become training examples: windows
+# of `n_obs_steps` observations and `horizon` actions. The cell prints both, and how many windows that
+# makes.
 
 # %%
+from labkit.data.windows import ChunkDataset
+
 shipped = lk.load("two_routes_demos")
+print(shipped)
+preset = lk.PRESETS["chunked"]
+windows = ChunkDataset(shipped, n_obs_steps=preset.horizons["n_obs_steps"], horizon=preset.horizons["horizon"])
+print(f"preset 'chunked' {preset.horizons}: {len(windows)} training windows; {preset.why}")
 shipped.summary()
 
 # %% [markdown]
@@ -152,20 +206,50 @@ shipped.summary()
 # ## Summary
 # * A dataset is episodes plus metadata (env, expert, seed, version, remake command) and a hash;
 #   saves are atomic, loads are validated.
-# * Scripted demonstrations of TwoRoutes are bimodal; the average of the two experts stalls at the split.
+# * Scripted demonstrations of TwoRoutes are bimodal at the split. Mean squared error and a Gaussian's
+#   likelihood are minimised by $\mathbb{E}[a \mid s]$, the average of the modes, and the average of
+#   the two experts stalls at the split; demonstration noise blurs the modes but leaves that average
+#   where it was.
 # * An RL expert is typically unimodal: it found one solution.
 #
 # ## Exercises
-# 1. Record 50 episodes with `lk.experts.TwoRoutesExpert(route="left")` and 50 with `route="right"`, join them
-#    with `labkit.data.concat_datasets`, and check that the route counts are 50/50.
-# 2. Raise the expert's `noise` to 0.4. How does the success rate change? Why might noisier
-#    demonstrations still be useful for learning?
+# 1. *(10 minutes)* **02.mse_action.** Compute the constant action $\hat a$ that a mean-squared-error
+#    fit predicts in the split box for the shipped demonstrations `shipped`: the minimiser of the mean
+#    of $\|a_i - \hat a\|^2$ over the actions $a_i$ taken with the robot inside `SPLIT_X` x `SPLIT_Y`.
+#    The check recomputes it from the dataset and tells you where it points.
+# 2. *(10 minutes)* **02.both_routes.** Record episodes with `lk.experts.TwoRoutesExpert(route="left")`
+#    and as many with `route="right"` (`n = 3 if SMOKE else 50`), join them with `left.concat(right)`,
+#    and check that both routes are there, in equal numbers, and that the actions at the split go both
+#    ways.
+# 3. *(open question)* Move the noise slider. How does the success rate change with noise? Why might
+#    noisier demonstrations still be useful for learning (think of the states a policy visits when it
+#    makes small mistakes)?
+# 4. *(open question)* Which dataset would you give a diffusion policy that should keep both routes:
+#    the scripted one or the PPO one? And an MSE policy?
 
 # %%
+# EXERCISE 02.mse_action
+mse_action = None  # your answer: a (2,) array, the action minimising the mean squared error in the split box
+lk.check("02.mse_action", mse_action)
+
+# %%
+# EXERCISE 02.both_routes
 n = 3 if SMOKE else 50
-left = lk.collect(lk.experts.TwoRoutesExpert(route="left"), "labkit/TwoRoutes-v0", n, seed=1000, expert_name="left",
-                  progress=False)
-right = lk.collect(lk.experts.TwoRoutesExpert(route="right"), "labkit/TwoRoutes-v0", n, seed=2000, expert_name="right",
-                   progress=False)
-both = left.concat(right)
-lk.course.check_true(both.summary()["route_counts"] == {"left": n, "right": n}, f"route counts {both.summary()['route_counts']}")
+both = None  # your answer: an EpisodeDataset with n left and n right episodes
+lk.check("02.both_routes", both)
+
+# %% [markdown]
+# ## Read next
+# * Chi et al., *Diffusion Policy: Visuomotor Policy Learning via Action Diffusion*,
+#   [arXiv:2303.04137](https://arxiv.org/abs/2303.04137): why multimodal demonstrations need a
+#   generative policy (notebook 03).
+# * Florence et al., *Implicit Behavioral Cloning*, [arXiv:2109.00137](https://arxiv.org/abs/2109.00137),
+#   and Shafiullah et al., *Behavior Transformers: Cloning k modes with one stone*,
+#   [arXiv:2206.11251](https://arxiv.org/abs/2206.11251): the averaging problem and two other fixes.
+# * Mandlekar et al., *What Matters in Learning from Offline Human Demonstrations for Robot
+#   Manipulation* (robomimic), [arXiv:2108.03298](https://arxiv.org/abs/2108.03298): data quality.
+# * Ross et al., *A Reduction of Imitation Learning to No-Regret Online Learning* (DAgger),
+#   [arXiv:1011.0686](https://arxiv.org/abs/1011.0686): why a cloned policy drifts off the data.
+# * Repositories: [Farama-Foundation/Minari](https://github.com/Farama-Foundation/Minari) (a standard
+#   format for offline datasets), [ARISE-Initiative/robomimic](https://github.com/ARISE-Initiative/robomimic),
+#   [huggingface/lerobot](https://github.com/huggingface/lerobot) (datasets of real robot demonstrations).

@@ -66,6 +66,10 @@ print(B)
 # \mathcal{L}(\phi)=\mathbb{E}_{([s,c],a)\sim\mathcal{D},\,t,\,\epsilon}\,
 # \big\|\epsilon-\epsilon_\phi\big(\sqrt{\bar\alpha_t}\,a+\sqrt{1-\bar\alpha_t}\,\epsilon,\;t,\;[s,c]\big)\big\|^2 .$$
 #
+# **Preset.** Not 03's `chunked`: `X.GENERALIST` gives the generalist the sizes of notebook 07's `prior`
+# preset (chunks of 8, 4 executed, a narrower net) and a single observation, a cheaper policy for the
+# five variants' data in a notebook's budget.
+#
 # The baseline keeps everything but the data: the scripted demonstrator of notebook 02 with more
 # action noise (`B.demo_noise`), our stand-in for a human teleoperator. The specialists use notebook 01's
 # PPO settings (`X.PPO_KWARGS`); a bar shows each one's progress.
@@ -142,7 +146,7 @@ viz.show_videos({f"condition '{v}'": X.record_variant(best, v) for v in ("left",
 #
 # $$\mathcal{L}(\theta)=\mathcal{L}^{\mathrm{PPO}}(\theta)+\lambda_k\,\frac1N\sum_{i=1}^{N}
 # \big\|\mu_\theta(s_i)-a^{\mathrm{teacher}}(s_i)\big\|^2,\qquad
-# \lambda_k=\lambda_0\,\tfrac12\Big(1+\cos\big(\pi\min(k/K,1)\big)\Big),\quad \lambda_0=\texttt{distill\_weight}.$$
+# \lambda_k=\lambda_0\,\tfrac12\Big(1+\cos\big(\pi\min(k/K,1)\big)\Big),\quad \lambda_0=\mathtt{distill\_weight}.$$
 #
 # SB3 has no hook for an extra loss term, so `lk.distill.RPDPPO` (in `labkit/distill/rpd.py`) re-states
 # PPO's `train()` in one screen with the term added; read it. The teacher is queried once per rollout,
@@ -212,8 +216,9 @@ cm = X.run_consistency(cm_teacher, demos, B, seed=0)
 viz.loss_figure({"consistency distillation": cm["log"].loss}, title="Distillation loss")
 
 # %% [markdown]
-# Every sampler at batch 1 on this machine: milliseconds per executed action (a call returns a chunk
-# of `n_action_steps` actions) against success and the left route's share of successes. Move the
+# Every sampler at batch 1 on this machine: milliseconds per executed action (a call's time divided by
+# the `n_action_steps` actions of its chunk that are executed) against success and the left route's
+# share of successes. Move the
 # slider to choose the number of steps $K$ for DDIM and for the consistency policy.
 
 # %%

@@ -64,4 +64,4 @@ lk.check("01.clipped_objective", clipped_objective)
 # **Exercise 4 (open question).** An agent that learnt the left route usually still succeeds when the
 # cup moves right (its route got shorter); one that learnt the right route now meets the cup's wall
 # sooner and often fails or needs longer. Which seed fails depends on which route it committed to in
-# training, which is the point of notebook 01's last section. Instant (evaluation only).
+# training, which is the point of the notebook's section 3. Instant (evaluation only).

@@ -2,23 +2,21 @@
 the hand-out pages and the course site (``labkit.course.site``)."""
 
 from labkit.course import exercises
-from labkit.course.checks import EXERCISES, check, check_close, check_env_spaces, check_true, close, exercise
+from labkit.course.checks import EXERCISES, check, close, exercise
 from labkit.course.doctor import doctor
 from labkit.course.notebooks import error_outputs, execute_notebook, export_html, prepare_for_html, run_notebooks
 from labkit.course.site import build_site
 from labkit.course.taxonomy import LEAVES, NOTEBOOKS, Leaf, leaf_table, notebook_available, taxonomy_figure
-from labkit.course.timing import compute_time
+from labkit.course.timing import benchmark_result, compute_time
 
 __all__ = [
     "EXERCISES",
     "LEAVES",
     "NOTEBOOKS",
     "Leaf",
+    "benchmark_result",
     "build_site",
     "check",
-    "check_close",
-    "check_env_spaces",
-    "check_true",
     "close",
     "compute_time",
     "doctor",

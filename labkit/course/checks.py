@@ -29,16 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from labkit.envs.registry import make
-
 __all__ = [
     "EXERCISES",
     "CheckResult",
     "Exercise",
     "check",
-    "check_close",
-    "check_env_spaces",
-    "check_true",
     "close",
     "exercise",
 ]
@@ -143,8 +138,10 @@ def check(exercise_id: str, answer: Any) -> None:
         known = sorted(k for k in EXERCISES if k.startswith(prefix + ".")) or sorted(EXERCISES)
         raise KeyError(f"no exercise {exercise_id!r}; known: {', '.join(known)}")
     ex = EXERCISES[exercise_id]
+    # An untouched stub gets what to do, not the hint: the hint comes with the first real attempt.
+    first = "fill in the cell above first" + (f": {ex.what}" if ex.what else "") + " (a hint follows a first try)"
     if answer is None or answer is Ellipsis:
-        result = CheckResult(exercise_id, False, f"fill in the cell above first. Hint: {ex.hint}")
+        result = CheckResult(exercise_id, False, first)
     else:
         try:
             out = ex.verify(answer)
@@ -152,37 +149,8 @@ def check(exercise_id: str, answer: Any) -> None:
             message = (detail or "well done") if passed else f"{detail + '. ' if detail else ''}Hint: {ex.hint}"
             result = CheckResult(exercise_id, bool(passed), message)
         except NotImplementedError:
-            result = CheckResult(exercise_id, False, f"the function is still a stub. Hint: {ex.hint}")
+            result = CheckResult(exercise_id, False, first.replace("fill in the cell above", "write the function"))
         except Exception as err:  # noqa: BLE001 - the learner's code failed: report, never raise
             result = CheckResult(exercise_id, False, f"your code raised {type(err).__name__}: {err}. Hint: {ex.hint}")
     _log(result)
     _show(result)
-
-
-# --- the first notebooks' checks, until they move to registered exercises -----------------------------
-
-
-def _report(ok: bool, what: str, hint: str) -> bool:
-    print(f"\u2705 {what}" if ok else f"\u274c {what}: {hint}")
-    return ok
-
-
-def check_close(answer: Any, expected: Any, what: str = "answer", atol: float = 1e-6, hint: str = "") -> bool:
-    """Is ``answer`` (number or array) within ``atol`` of ``expected``? Prints one line."""
-    ok, _ = close(answer, expected, atol=atol)
-    return _report(ok, f"{what} = {answer!r}", hint or "not quite; re-read the cell above and try again")
-
-
-def check_true(condition: bool, what: str, hint: str = "") -> bool:
-    """Report whether ``condition`` holds."""
-    return _report(bool(condition), what, hint or "not yet")
-
-
-def check_env_spaces(env_id: str, obs_dim: int, action_dim: int) -> bool:
-    """Did the learner read the observation and action sizes off the env?"""
-    env = make(env_id)
-    true_obs, true_act = env.observation_space.shape[0], env.action_space.shape[0]  # type: ignore[index]
-    env.close()
-    ok_obs = _report(obs_dim == true_obs, f"observation size {obs_dim}", "look at env.observation_space.shape")
-    ok_act = _report(action_dim == true_act, f"action size {action_dim}", "look at env.action_space.shape")
-    return ok_obs and ok_act

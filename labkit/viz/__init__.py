@@ -4,7 +4,7 @@ Every builder returns a ``plotly.graph_objects.Figure`` and never calls ``.show(
 decides. A method keeps its colour everywhere (``palette.color_of``). Videos are small H.264 MP4s
 embedded inline.
 
-- ``curves``: learning curves with a band over seeds;
+- ``curves``: learning curves with a band over seeds; ``curves_slider``: one setting at a time, by slider;
 - ``trajectories_figure``, ``route_bar``, ``crossing_histogram``: paths and routes in TwoRoutes' plane;
 - ``action_value_figure``, ``action_cloud_figure``, ``idql_temperature_figure``: actions on a critic's
   landscape, action clouds, a slider over IDQL's temperature;
@@ -12,15 +12,15 @@ embedded inline.
 - ``reward_maps_figure``, ``reward_correlation_figure``, ``alpha_slider_figure``, ``learned_vs_true_figure``:
   notebook 04 (learned rewards over the plane, their correlation with the truth, the VLM's alpha);
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
-  noise, failure distances; ``show_video(s)``: inline videos.
+  noise, a slider over noise shifts, failure distances; ``show_video(s)``: inline videos.
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure, idql_temperature_figure
-from labkit.viz.curves import curves
+from labkit.viz.curves import curves, curves_slider
 from labkit.viz.demos import action_direction_figure
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
 from labkit.viz.distill import latency_success_figure, loss_figure, success_by_variant_figure
-from labkit.viz.finetune import final_error_figure, residual_magnitude_figure, steered_noise_figure
+from labkit.viz.finetune import final_error_figure, noise_shift_figure, residual_magnitude_figure, steered_noise_figure
 from labkit.viz.objectives import ppo_clip_figure
 from labkit.viz.palette import color_of
 from labkit.viz.rewards import (
@@ -42,6 +42,7 @@ __all__ = [
     "color_of",
     "crossing_histogram",
     "curves",
+    "curves_slider",
     "denoising_explorer",
     "encode_mp4",
     "final_error_figure",
@@ -49,6 +50,7 @@ __all__ = [
     "latency_success_figure",
     "learned_vs_true_figure",
     "loss_figure",
+    "noise_shift_figure",
     "ppo_clip_figure",
     "residual_magnitude_figure",
     "reward_correlation_figure",

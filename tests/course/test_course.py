@@ -13,9 +13,6 @@ import pytest
 from labkit.course import (
     LEAVES,
     NOTEBOOKS,
-    check_close,
-    check_env_spaces,
-    check_true,
     error_outputs,
     leaf_table,
     notebook_available,
@@ -35,12 +32,26 @@ def test_taxonomy_covers_curriculum_and_links_existing_notebooks():
     assert fig.data[0].type == "sunburst" and len(fig.data[0].ids) > len(LEAVES)
 
 
-def test_checks_report_right_and_wrong(capsys):
-    assert check_env_spaces("labkit/TwoRoutes-v0", 8, 2)
-    assert not check_env_spaces("labkit/TwoRoutes-v0", 6, 2)
-    assert not check_close(1.0, 2.0, "x")
-    assert check_true(True, "y") and not check_true(False, "z")
-    assert "\u274c" in capsys.readouterr().out
+def test_a_stub_gets_what_to_do_and_a_wrong_try_gets_the_hint(capsys):
+    from labkit.course.checks import EXERCISES, check, exercise
+
+    exercise("99.demo", hint="add one", what="return x + 1")(lambda f: f(1) == 2)
+    try:
+        check("99.demo", None)
+        stub = capsys.readouterr().out
+        assert "not yet" in stub and "return x + 1" in stub and "add one" not in stub
+
+        def unfinished(x):
+            raise NotImplementedError
+
+        check("99.demo", unfinished)
+        assert "add one" not in capsys.readouterr().out
+        check("99.demo", lambda x: x)
+        assert "Hint: add one" in capsys.readouterr().out
+        check("99.demo", lambda x: x + 1)
+        assert "correct" in capsys.readouterr().out
+    finally:
+        del EXERCISES["99.demo"]
 
 
 def test_doctor_passes_here():
@@ -90,3 +101,11 @@ def test_execute_notebook_refuses_a_missing_file(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="no notebook at"):
         execute_notebook(Path(tmp_path) / "nope.ipynb", smoke=True)
+
+
+def test_benchmark_result_reads_a_results_file_or_names_what_to_run():
+    from labkit.course import benchmark_result
+
+    assert benchmark_result("priors_sample_efficiency_blocked")["task"] == "blocked"
+    with pytest.raises(FileNotFoundError, match="run the benchmark"):
+        benchmark_result("no_such_benchmark")

@@ -21,6 +21,8 @@ from labkit.course.notebooks import (
     run_notebooks,
 )
 
+pytestmark = pytest.mark.xdist_group("pages")  # one tiny notebook run for the module
+
 CELLS = [
     ("markdown", "# 99 · A *tiny* notebook\n\nSee [the next one](98_next.ipynb#top) and $x^2$."),
     ("code", "import plotly.graph_objects as go\ngo.Figure(go.Scatter(y=[1, 3, 2])).show()"),

@@ -37,7 +37,7 @@ SERVER_START_TIMEOUT = 40.0
 RUN_TIMEOUT = 120.0  # notebook 00
 NOTEBOOK_TIMEOUT = float(os.environ.get("LABKIT_BROWSER_NOTEBOOK_TIMEOUT", "600"))  # any other, in smoke mode
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("lab")]  # one JupyterLab server
 
 
 def _free_port() -> int:

@@ -38,7 +38,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob(NOTEBOOK_GLOB))
 SCREENSHOTS = REPO / "build" / "browser"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
-pytestmark = pytest.mark.browser
+# with pytest -n: on the worker whose notebook tests ran the notebooks this test builds its pages from
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("notebooks")]
 
 
 @pytest.fixture(scope="module")

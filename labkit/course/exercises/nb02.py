@@ -32,7 +32,7 @@ def _mse_action(answer: Any) -> tuple[bool, str]:
     ok, detail = close(answer, expected, atol=1e-4)
     if ok:
         angle = float(np.degrees(np.arctan2(expected[1], expected[0])))
-        return True, f"it points at {angle:.0f} degrees: straight into the cup, an action nobody demonstrated"
+        return True, f"it points at {angle:.0f} degrees: on into the cup, where neither route goes"
     return False, detail
 
 

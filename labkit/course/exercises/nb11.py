@@ -54,7 +54,8 @@ def _consistency_target(fn: Any) -> tuple[bool, str]:
 @exercise(
     "11.scripted_labels",
     hint="relabel_actions(rl_data, lambda i: TwoRoutesExpert(route=<episode i's route>, noise=noise), "
-    "name='TwoRoutesExpert'); the route is rl_data.episode_fields['route'][i]",
+    "name='TwoRoutesExpert'); the route is rl_data.episode_fields['route'][i] ('random' for an episode "
+    "that took neither route)",
 )
 def _scripted_labels(fn: Any) -> tuple[bool, str]:
     rl = collect(
