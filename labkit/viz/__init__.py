@@ -9,6 +9,8 @@ embedded inline.
 - ``action_value_figure``, ``action_cloud_figure``, ``idql_temperature_figure``: actions on a critic's
   landscape, action clouds, a slider over IDQL's temperature;
 - ``success_by_variant_figure``, ``latency_success_figure``, ``loss_figure``: notebook 11 (distillation);
+- ``reward_maps_figure``, ``reward_correlation_figure``, ``alpha_slider_figure``, ``learned_vs_true_figure``:
+  notebook 04 (learned rewards over the plane, their correlation with the truth, the VLM's alpha);
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
   noise, a slider over noise shifts, failure distances; ``show_video(s)``: inline videos.
 """
@@ -21,11 +23,19 @@ from labkit.viz.distill import latency_success_figure, loss_figure, success_by_v
 from labkit.viz.finetune import final_error_figure, noise_shift_figure, residual_magnitude_figure, steered_noise_figure
 from labkit.viz.objectives import ppo_clip_figure
 from labkit.viz.palette import color_of
+from labkit.viz.rewards import (
+    alpha_slider_figure,
+    learned_vs_true_figure,
+    reward_correlation_figure,
+    reward_maps_figure,
+    reward_scene_shapes,
+)
 from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
 from labkit.viz.video import encode_mp4, show_video, show_videos
 
 __all__ = [
     "action_cloud_figure",
+    "alpha_slider_figure",
     "action_direction_figure",
     "action_value_figure",
     "chunks_to_paths",
@@ -38,10 +48,14 @@ __all__ = [
     "final_error_figure",
     "idql_temperature_figure",
     "latency_success_figure",
+    "learned_vs_true_figure",
     "loss_figure",
     "noise_shift_figure",
     "ppo_clip_figure",
     "residual_magnitude_figure",
+    "reward_correlation_figure",
+    "reward_maps_figure",
+    "reward_scene_shapes",
     "route_bar",
     "show_video",
     "show_videos",
