@@ -9,7 +9,9 @@ embedded inline.
 - ``action_value_figure``, ``action_cloud_figure``, ``idql_temperature_figure``: actions on a critic's
   landscape, action clouds, a slider over IDQL's temperature;
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
-  noise, failure distances; ``show_video(s)``: inline videos.
+  noise, failure distances; ``show_video(s)``: inline videos;
+- ``sequence``: achieved-vs-target return, attention of one decision, method comparisons, a slider
+  over target returns (notebook 09).
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure, idql_temperature_figure
@@ -19,6 +21,13 @@ from labkit.viz.denoising import chunks_to_paths, denoising_explorer
 from labkit.viz.finetune import final_error_figure, residual_magnitude_figure, steered_noise_figure
 from labkit.viz.objectives import ppo_clip_figure
 from labkit.viz.palette import color_of
+from labkit.viz.sequence import (
+    attention_figure,
+    comparison_figure,
+    target_return_figure,
+    target_slider_figure,
+    token_labels,
+)
 from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
 from labkit.viz.video import encode_mp4, show_video, show_videos
 
@@ -26,8 +35,10 @@ __all__ = [
     "action_cloud_figure",
     "action_direction_figure",
     "action_value_figure",
+    "attention_figure",
     "chunks_to_paths",
     "color_of",
+    "comparison_figure",
     "crossing_histogram",
     "curves",
     "denoising_explorer",
@@ -40,6 +51,9 @@ __all__ = [
     "show_video",
     "show_videos",
     "steered_noise_figure",
+    "target_return_figure",
+    "target_slider_figure",
+    "token_labels",
     "trajectories_figure",
     "two_routes_shapes",
 ]
