@@ -114,7 +114,7 @@ def collect_stitching_dataset(
         env.close()
         parts.append((ds, quality))
     out = concat_datasets([ds for ds, _ in parts])
-    quality = np.concatenate([np.full(len(ds), q) for ds, q in parts])  # (E,) str
+    qualities = np.concatenate([np.full(len(ds), q) for ds, q in parts])  # (E,) str
     meta = {k: v for k, v in out.metadata.items() if k not in ("obs_dim", "action_dim", "n_episodes", "version")}
     meta["expert"] = "stitching: " + ", ".join(f"{len(ds)} {q}" for ds, q in parts)
     return EpisodeDataset(
@@ -124,7 +124,7 @@ def collect_stitching_dataset(
         out.terminations,
         out.truncations,
         out.episode_ends,
-        episode_fields={**out.episode_fields, "quality": quality},
+        episode_fields={**out.episode_fields, "quality": qualities},
         metadata=meta,
     )
 
@@ -182,12 +182,13 @@ def stitched_replay(data: EpisodeDataset, suffix_episode: int, env_id: str = "la
         if prefix._phase == 1:
             break
         obs, r, *_ = env.step(a)
-        total, h = total + r, h + 1
-    gap, info, t = 0.0, {}, 0
+        total, h = total + float(r), h + 1
+    gap, t = 0.0, 0
+    info: dict[str, Any] = {}
     for t, a in enumerate(np.asarray(ep["actions"])):
         gap = max(gap, float(np.abs(obs - np.asarray(ep["observations"])[t]).max()))
         obs, r, term, trunc, info = env.step(a)
-        total += r
+        total += float(r)
         if term or trunc:
             break
     env.close()

@@ -130,8 +130,9 @@ class QTransformer(nn.Module):
 
     def forward(
         self, obs: torch.Tensor, action_bins: torch.Tensor | None = None, return_attention: bool = False
-    ) -> torch.Tensor:
-        """Q-values per dimension and cell: obs (B, D), action_bins (B, d) long -> (B, d, n_bins).
+    ) -> Any:
+        """Q-values per dimension and cell: obs (B, D), action_bins (B, d) long -> (B, d, n_bins)
+        (with ``return_attention``: ``(q, per-layer attention (B, nh, d, d))``).
 
         Row i is ``Q_i(s, a_1..a_{i-1}, .)``: it sees the cells of the dimensions before i only, so
         ``action_bins[:, i:]`` never matters for row i (None = zeros, fine for row 0).
@@ -145,7 +146,9 @@ class QTransformer(nn.Module):
         x = torch.cat([s_tok, a_tok], dim=1) + self.embed_dim.weight[None]  # (B, d, C)
         h, maps = self.trunk(x, return_attention=return_attention)  # (B, d, C)
         q = self.head(h) * c.value_scale  # (B, d, n_bins)
-        return (q, maps) if return_attention else q
+        if return_attention:
+            return q, maps
+        return q
 
     @torch.no_grad()
     def greedy_bins(self, obs: torch.Tensor) -> torch.Tensor:

@@ -82,7 +82,8 @@ def evaluate_return_conditioned(
     ]
     gen = torch.Generator().manual_seed(seed if generator_seed is None else generator_seed)
     first = [env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]
-    T = min(max_steps, int(envs[0].spec.max_episode_steps or max_steps))
+    spec = envs[0].spec
+    T = min(max_steps, int((spec.max_episode_steps if spec is not None else None) or max_steps))
     states = torch.zeros(n, T + 1, c.obs_dim)  # (n, T+1, D) s_0 .. s_T
     actions = torch.zeros(n, T + 1, c.action_dim)  # (n, T+1, A)
     rtg = torch.zeros(n, T + 1, 1)  # (n, T+1, 1)
@@ -91,7 +92,7 @@ def evaluate_return_conditioned(
     active = np.ones(n, dtype=bool)
     returns, lengths = np.zeros(n), np.zeros(n, dtype=int)
     successes, routes = np.zeros(n, dtype=bool), np.array(["none"] * n, dtype=object)
-    frames = [[env.render()] for env in envs[:record_episodes]]
+    frames: list[list[np.ndarray]] = [[np.asarray(env.render())] for env in envs[:record_episodes]]
     model.eval()
     bar = tqdm(total=T, desc=f"DT target {target_return:g}", disable=not progress, leave=False)
     for t in range(T):
@@ -112,11 +113,11 @@ def evaluate_return_conditioned(
             obs, r, term, trunc, info = envs[i].step(a[j].numpy())
             actions[i, t] = a[j]
             states[i, t + 1] = torch.as_tensor(obs)
-            rtg[i, t + 1] = rtg[i, t] - r
-            returns[i] += r
+            rtg[i, t + 1] = rtg[i, t] - float(r)
+            returns[i] += float(r)
             lengths[i] += 1
             if i < record_episodes:
-                frames[i].append(envs[i].render())
+                frames[i].append(np.asarray(envs[i].render()))
             if term or trunc:
                 active[i] = False
                 successes[i], routes[i] = bool(info.get("is_success", False)), str(info.get("route", "none"))
