@@ -73,8 +73,10 @@ lk.check("09.stitched_return", my_stitched_return)
 #    (How often it still succeeds depends on the seed: small asymmetries break the tie.)
 # 2. **More than the experts' return on the stitching data.** The first return token is then even further
 #    from anything the data shows at the start (only failing episodes start there, with returns below
-#    zero); in our runs it does not help. See `benchmarks/results/offline_sequence.json`, rows "DT (R=12)"
-#    and "DT (R=20)".
+#    zero), but after the hand-over the return-to-go left over is what decides which suffix the model
+#    copies. Whether the larger request helps is an empirical question that changes with the seed: compare
+#    the rows "DT (R=12)" and "DT (R=20)" of the stitching data in `benchmarks/results/offline_sequence.json`
+#    (per seed in `per_seed`) before you answer.
 # 3. **No conservative term.** Cells that the data never took at the split keep whatever the network
 #    extrapolates; the greedy argmax can land on one of them (an action nobody tried), and success
 #    usually drops. Compare `action_value_figure(QTCritic(qt), ...)` with and without it.

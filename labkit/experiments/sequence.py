@@ -66,7 +66,7 @@ DT_TARGETS = {"DT (R=12)": 12.0, "DT (R=20)": 20.0}
 SEQUENCE_METHODS = ("Gaussian BC", "diffusion BC", "IDQL", "Diffusion-QL", *DT_TARGETS, "Q-Transformer")
 
 BUDGETS: dict[str, dict[str, Any]] = {
-    "notebook": dict(dt=dict(iterations=1500), qt=dict(iterations=1500), episodes=50),
+    "notebook": dict(dt=dict(iterations=1000), qt=dict(iterations=1000), episodes=30),
     "smoke": dict(dt=dict(iterations=20), qt=dict(iterations=20), episodes=4),
     "full": dict(
         trial=dict(dt_iterations=2000, qt_iterations=2000, bc_iterations=1500, iql_iterations=1500, dql_iterations=600),
