@@ -160,7 +160,7 @@ print(causal_mask(6).int().numpy())
 
 # %% [markdown]
 # ## 3. Train the Decision Transformer
-# A nanoGPT-sized model (`DT_PRESET`: three blocks, one head, $K$-step windows), trained on all
+# A nanoGPT-sized model (`DT_PRESET`: two blocks, one head, $K$-step windows), trained on all
 # of `two_routes_mixed`, good and bad episodes alike. The return token is what lets it tell them apart.
 
 # %%
