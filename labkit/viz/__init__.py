@@ -12,7 +12,9 @@ embedded inline.
 - ``reward_maps_figure``, ``reward_correlation_figure``, ``alpha_slider_figure``, ``learned_vs_true_figure``:
   notebook 04 (learned rewards over the plane, their correlation with the truth, the VLM's alpha);
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
-  noise, a slider over noise shifts, failure distances; ``show_video(s)``: inline videos.
+  noise, a slider over noise shifts, failure distances; ``show_video(s)``: inline videos;
+- ``sequence``: achieved-vs-target return, attention of one decision, method comparisons, a slider
+  over target returns (notebook 09).
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure, idql_temperature_figure
@@ -30,6 +32,13 @@ from labkit.viz.rewards import (
     reward_maps_figure,
     reward_scene_shapes,
 )
+from labkit.viz.sequence import (
+    attention_figure,
+    comparison_figure,
+    target_return_figure,
+    target_slider_figure,
+    token_labels,
+)
 from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
 from labkit.viz.video import encode_mp4, show_video, show_videos
 
@@ -38,8 +47,10 @@ __all__ = [
     "alpha_slider_figure",
     "action_direction_figure",
     "action_value_figure",
+    "attention_figure",
     "chunks_to_paths",
     "color_of",
+    "comparison_figure",
     "crossing_histogram",
     "curves",
     "curves_slider",
@@ -61,6 +72,9 @@ __all__ = [
     "show_videos",
     "steered_noise_figure",
     "success_by_variant_figure",
+    "target_return_figure",
+    "target_slider_figure",
+    "token_labels",
     "trajectories_figure",
     "two_routes_shapes",
 ]
