@@ -98,9 +98,7 @@ def main() -> None:
     prior = task.load_prior()
     t_all = time.perf_counter()
 
-    common = dict(
-        task=args.task, budget=steps, eval_every=eval_every, n_eval_episodes=n_eval, threshold=args.threshold
-    )
+    common = dict(task=args.task, budget=steps, eval_every=eval_every, n_eval_episodes=n_eval, threshold=args.threshold)
     # Every trial's seed is part of the trial, so any backend gives the same numbers (--backend ray spreads
     # the runs over a cluster; wall times per run then depend on where they ran).
     sweep = run(

@@ -31,6 +31,13 @@
 # use.
 #
 # **Prerequisites.** Python and a little NumPy. No GPU is needed: everything runs on a laptop CPU.
+#
+# **Time.** About 15 minutes to read and do the exercises; the first code cell prints the measured
+# compute time.
+#
+# **How the exercises work.** Each exercise is a code cell that starts with `# EXERCISE`: fill in the
+# part marked *your answer* and run it. Its check says **not yet** (with a hint) until your answer is
+# right, then **correct**. Worked answers are in `solutions/00_map_and_setup.py`.
 
 # %%
 import labkit as lk  # picks a headless rendering backend (MUJOCO_GL) before mujoco is imported
@@ -38,6 +45,7 @@ from labkit import viz
 
 SMOKE = lk.smoke_mode()  # LABKIT_SMOKE=1 makes every notebook run in seconds (used by the tests)
 print(f"labkit {lk.__version__}; smoke mode: {SMOKE}")
+print(lk.course.compute_time("00_map_and_setup"))
 
 # %% [markdown]
 # ## 1. Environment check
@@ -50,7 +58,8 @@ assert lk.course.doctor() == 0, "the environment check failed: read the PROBLEM 
 # %% [markdown]
 # ## 2. The map
 # Hover a leaf to see its representative methods and the notebook that teaches it. Green leaves run
-# in this checkout; grey ones are coming.
+# in this checkout; grey ones are coming. Every notebook sits on one leaf, and every method on one;
+# the grey ring, *Foundations*, is what the rest builds on (RL, demonstrations), not part of the review.
 
 # %%
 from IPython.display import Markdown, display
@@ -75,7 +84,8 @@ details = widgets.HTML()
 
 def show_leaf(change=None):
     leaf = LEAVES[leaf_names.index(picker.value)]
-    status = (f'<a href="{leaf.notebook}.ipynb" target="_blank">{leaf.notebook}</a>'
+    status = (f'<a href="{leaf.notebook}.ipynb" target="_blank">{leaf.notebook}</a> '
+              f'(<a href="{leaf.notebook}.html" target="_blank">page</a>)'
               if lk.course.notebook_available(leaf.notebook) else f"{leaf.notebook} (coming)")
     details.value = (f"<b>{leaf.path[0]}</b> &rarr; {leaf.path[1]} &rarr; <b>{leaf.path[2]}</b><br>"
                      f"methods: {leaf.methods}<br>notebook: {status}: {NOTEBOOKS[leaf.notebook]}")
@@ -110,21 +120,46 @@ print("routes:", list(demo.routes), "success:", list(demo.successes))
 viz.show_videos({f"episode {k} ({demo.routes[k]})": demo.frames[k] for k in range(2)}, fps=20)
 
 # %% [markdown]
+# The dropdown above needs a running kernel: on an exported page it shows the first leaf only. The
+# sunburst map works everywhere.
+#
 # ## Summary
 # * The field has two halves: generative models serving RL (A), and RL improving generative policies (B).
 # * Your machine renders MuJoCo headless and runs the kit; `python -m labkit doctor` checks it again.
 # * `labkit/TwoRoutes-v0` has two equally good routes; remember that when a policy "averages".
 #
 # ## Exercises
-# 1. Read the observation and action sizes off `env` and check them below.
-# 2. Make `labkit/TwoRoutesShifted-v0` (the obstacle moved right). Which route should a good agent
-#    prefer now? Run the expert on 20 episodes and count successes per route.
+# 1. *(2 minutes)* Read the observation and action sizes off `env` and give them as a pair.
+# 2. *(5 minutes)* `labkit/TwoRoutesShifted-v0` moves the cup to the right. Which way round is now
+#    shorter from the start, `"left"` or `"right"`? Reason from the picture first; the check measures
+#    both ways with the env's own path length.
+# 3. *(open question, 5 minutes)* The start is on the centre line and nothing in the observation tells
+#    the two routes apart. Why does that make the task a good test for generative policies? (An answer
+#    is in the solutions file.)
 
 # %%
-obs_dim = env.observation_space.shape[0]  # replace with your reading of the space
-action_dim = env.action_space.shape[0]
-lk.course.check_env_spaces("labkit/TwoRoutes-v0", obs_dim, action_dim)
+# EXERCISE 00.sizes
+sizes = None  # your answer: (observation size, action size), read off env.observation_space and env.action_space
+lk.check("00.sizes", sizes)
 
-shifted = lk.evaluate(lk.experts.TwoRoutesExpert(), "labkit/TwoRoutesShifted-v0", n_episodes=4 if SMOKE else 20, seed=1, progress=False)
-lk.course.check_true(shifted.success_rate > 0.5, f"the expert still succeeds on the shifted task ({shifted.success_rate:.0%})")
-print("successes per route:", shifted.route_counts)
+# %%
+# EXERCISE 00.shorter_route
+shorter = None  # your answer: "left" or "right"
+lk.check("00.shorter_route", shorter)
+
+# %% [markdown]
+# The scripted expert flips a coin at the split, so it does not prefer the shorter route: notebook 01
+# trains an agent that does.
+
+# %%
+shifted = lk.evaluate(lk.experts.TwoRoutesExpert(), "labkit/TwoRoutesShifted-v0", n_episodes=4 if SMOKE else 20,
+                      seed=1, progress=False)
+print(f"the expert on the shifted task: {shifted.success_rate:.0%} success; successes per route {shifted.route_counts}")
+
+# %% [markdown]
+# ## Read next
+# * Moroncelli et al., *The Duality of Generative AI and Reinforcement Learning in Robotics: A Review*,
+#   [arXiv:2410.16411](https://arxiv.org/abs/2410.16411): the map this kit follows.
+# * MuJoCo's own tutorial notebook ([google-deepmind/mujoco](https://github.com/google-deepmind/mujoco),
+#   `python/tutorial.ipynb`) for the simulator under every task here.
+# * The [Gymnasium](https://gymnasium.farama.org) documentation (the env API every notebook uses).

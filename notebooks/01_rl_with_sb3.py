@@ -14,8 +14,9 @@
 # %% [markdown]
 # # 01 · Reinforcement learning with Stable-Baselines3
 #
-# **Place on the map:** RL foundations, the "RL" half of every method in the kit. Later notebooks plug
-# generative models into exactly these agents (A) or train generative policies with these algorithms (B).
+# **Place on the map:** Foundations, *RL with SB3*: the "RL" half of every method in the kit. Later
+# notebooks plug generative models into exactly these agents (A) or train generative policies with
+# these algorithms (B).
 #
 # **Goals.** (1) Train PPO (on-policy) and SAC (off-policy) on MuJoCo tasks with a live progress bar.
 # (2) Read learning curves with a band across seeds. (3) Watch the trained agent. (4) Notice what RL
@@ -24,8 +25,28 @@
 # **Prerequisites.** Notebook 00 (the set-up check and the `labkit/TwoRoutes-v0` task); what a policy,
 # a return and a discount are.
 #
-# **Time.** About 3 minutes on a 2-core laptop (PPO runs at ~1,000-4,000 steps/s, SAC at ~100 steps/s
-# because it updates its networks after every step). `LABKIT_SMOKE=1` runs it in seconds.
+# **Time.** About 40 minutes to read, run and do the exercises; the first code cell prints the measured
+# compute time (SAC is the slow part: it updates its networks after every step).
+#
+# **Key equations.** An agent's *return* from step t is the discounted sum of the rewards that follow,
+#
+# $$G_t = \sum_{k \ge 0} \gamma^k r_{t+k} = r_t + \gamma G_{t+1},$$
+#
+# and RL maximises its expectation. **PPO** (Schulman et al., 2017) improves a stochastic policy
+# $\pi_\theta$ on batches it just collected, through the probability ratio
+# $\rho_t = \pi_\theta(a_t|s_t) / \pi_{\theta_\text{old}}(a_t|s_t)$ and an advantage estimate $A_t$
+# (how much better $a_t$ was than usual; SB3 uses GAE, see notebook 10), clipped so that one batch
+# cannot move the policy far:
+#
+# $$L^\text{CLIP}(\theta) = \mathbb{E}_t\big[\min(\rho_t A_t,\ \text{clip}(\rho_t, 1-\epsilon, 1+\epsilon) A_t)\big].$$
+#
+# (`clip_range` is $\epsilon$ in SB3.) **SAC** (Haarnoja et al., 2018) is off-policy: it learns two
+# critics $Q_{\phi_1}, Q_{\phi_2}$ by temporal differences on a replay buffer and an actor that
+# maximises value *plus entropy*, so it keeps exploring:
+#
+# $$\max_\pi\ \mathbb{E}_{s \sim \mathcal{D},\, a \sim \pi}\big[\min_i Q_{\phi_i}(s, a) - \alpha \log \pi(a|s)\big].$$
+#
+# (A critic $Q(s, a)$ predicts the return after taking $a$ in $s$; $\alpha$ is tuned automatically.)
 
 # %%
 import numpy as np
@@ -36,6 +57,7 @@ import labkit as lk  # also sets torch to one thread: small MLPs run fastest so,
 from labkit import viz
 
 SMOKE = lk.smoke_mode()
+print(lk.course.compute_time("01_rl_with_sb3"))
 PPO_STEPS = 2_048 if SMOKE else 40_000
 SEEDS = [0, 1] if SMOKE else [0, 1, 2]
 EVAL_EVERY = 1_024 if SMOKE else 4_000
@@ -47,8 +69,15 @@ print(f"smoke={SMOKE}: PPO {PPO_STEPS} steps x {len(SEEDS)} seeds")
 # few epochs of clipped policy-gradient steps on it. The reward is *progress* along the shortest way
 # round the cup to the goal (`10 x` the decrease in that length; either side counts the same) plus a
 # bonus on arrival. Had it been plain distance to the goal, driving into the cup's pocket would pay,
-# and PPO gets stuck there: try it in the exercises. `TrainingMonitor` shows the bar and
-# evaluates the greedy policy every few thousand steps (success rate and return).
+# and PPO gets stuck there: try it in the open question at the end. `TrainingMonitor` shows the bar
+# and evaluates the greedy policy every few thousand steps (success rate and return).
+#
+# First, what the clip does. Move the slider: where the curve is flat, the gradient is zero, so PPO
+# stops pushing an action's probability once the ratio has left $[1-\epsilon, 1+\epsilon]$ in the
+# direction its advantage asks for. A smaller $\epsilon$ means smaller, safer policy steps.
+
+# %%
+viz.ppo_clip_figure()
 
 # %%
 ppo_runs, ppo_models = [], []
@@ -63,6 +92,7 @@ for seed in SEEDS:
     ppo_models.append(model)
 
 # %%
+print("PPO env steps per second of training:", [round(log.env_steps / log.seconds) for log in ppo_runs])
 viz.curves({"PPO": ppo_runs}, title="PPO on TwoRoutes: success rate (mean and range over seeds)", y_title="success rate")
 
 # %%
@@ -88,9 +118,10 @@ viz.show_videos({f"PPO seed {s}": r.frames[0] for s, r in zip(SEEDS, results)}, 
 # ## 2. SAC on a robot arm: `Reacher-v5`
 # SAC is off-policy: it stores every transition in a replay buffer and updates an actor and two critics
 # after each environment step, with an entropy bonus that keeps it exploring. It is far more
-# sample-efficient than PPO but ~10x slower per step on a CPU. We give it gymnasium's `Reacher-v5`:
-# a two-joint MuJoCo arm must put its fingertip on a random target (return = minus the distance,
-# summed over 50 steps, minus a small control cost; about -40 at random, better than -10 once it reaches).
+# sample-efficient than PPO but much slower per step on a CPU (the next cell prints both rates). We
+# give it gymnasium's `Reacher-v5`: a two-joint MuJoCo arm must put its fingertip on a random target
+# (return = minus the distance, summed over the episode, minus a small control cost: it rises towards
+# zero as the arm learns to reach).
 
 # %%
 SAC_STEPS = 400 if SMOKE else 5_000
@@ -104,6 +135,8 @@ for seed in SEEDS[:2]:
     lk.learn(sac, SAC_STEPS, monitor)
     sac_runs.append(monitor.log)
 
+print("SAC env steps per second of training:", [round(log.env_steps / log.seconds) for log in sac_runs],
+      "| PPO:", [round(log.env_steps / log.seconds) for log in ppo_runs])
 viz.curves({"SAC": sac_runs}, y="mean_return", title="SAC on Reacher-v5: evaluation return (mean and range over seeds)",
            y_title="return")
 
@@ -126,21 +159,59 @@ viz.show_videos({f"SAC on Reacher, episode {k}": reacher.frames[k] for k in rang
 # * **08 and 10** use RL to train and fine-tune the generative policy itself.
 #
 # ## Summary
-# * PPO learns TwoRoutes in a few tens of thousands of steps; SAC learns Reacher in a few thousand,
-#   but each of its steps costs ~10x more. Bands over seeds show how much a single run can mislead.
-# * `TrainingMonitor` + `learn` give progress, evaluation history and interrupt-safe training.
+# * PPO learns TwoRoutes in tens of thousands of steps; SAC learns Reacher in a few thousand, but each
+#   of its steps costs much more (the rates are printed above). Bands over seeds show how much a single
+#   run can mislead.
+# * `TrainingMonitor` + `lk.learn` give progress, evaluation history and interrupt-safe training.
 # * An RL agent commits to one of several equally good solutions.
 #
 # ## Exercises
-# 1. Reward design matters. Write a `gymnasium.Wrapper` whose `step` replaces the reward by
-#    `10 * (previous info["distance"] - info["distance"])` (plain distance to the goal) and train PPO
-#    on it as above. Where do the agents end up? (Check: their success and `trajectories_figure`.)
-# 2. Run the evaluation on `labkit/TwoRoutesShifted-v0` with the agents trained above. Do they
-#    generalise to a moved obstacle? Which seeds fail, and why might that depend on their route?
+# 1. *(10 minutes)* Write `discounted_return(rewards, gamma)`: the return $G_t$ of every step of an
+#    episode, as an array the length of `rewards`. The check compares it with the kit's GAE at
+#    $\lambda = 1$ and a zero value function, which is the same thing.
+# 2. *(10 minutes)* Write PPO's per-sample objective `clipped_objective(ratio, advantage, eps)`
+#    (arrays in, an array out): the quantity inside the expectation of $L^\text{CLIP}$. The check
+#    compares it with `labkit.finetune.ppo_clip_loss`.
+# 3. *(open question, 10 minutes of compute)* Reward design matters. Write a `gymnasium.Wrapper` whose
+#    `step` replaces the reward by `10 * (previous info["distance"] - info["distance"])` (plain
+#    distance to the goal) and train PPO on it as above. Where do the agents end up?
+# 4. *(open question)* Run the evaluation on `labkit/TwoRoutesShifted-v0` with the agents trained
+#    above. Do they generalise to a moved obstacle? Which seeds fail, and why might that depend on
+#    their route?
+
+# %%
+# EXERCISE 01.discounted_return
+import numpy as np
+
+
+def discounted_return(rewards, gamma):
+    """G_t for every step t of one episode: (T,) rewards -> (T,) returns."""
+    raise NotImplementedError  # your code here
+
+
+lk.check("01.discounted_return", discounted_return)
+
+# %%
+# EXERCISE 01.clipped_objective
+def clipped_objective(ratio, advantage, eps):
+    """min(r A, clip(r, 1 - eps, 1 + eps) A) for arrays of ratios and advantages."""
+    raise NotImplementedError  # your code here
+
+
+lk.check("01.clipped_objective", clipped_objective)
 
 # %%
 shifted = [lk.evaluate(m, "labkit/TwoRoutesShifted-v0", n_episodes=5, seed=0, deterministic=True, progress=False)
            for m in ppo_models]
 for seed, r in zip(SEEDS, shifted):
     print(f"seed {seed}: shifted-task success {r.success_rate:.0%} via {r.route_counts}")
-lk.course.check_true(all(len(log.history) >= 2 for log in ppo_runs), "every PPO run was evaluated during training")
+print("every PPO run was evaluated during training:", all(len(log.history) >= 2 for log in ppo_runs))
+
+# %% [markdown]
+# ## Read next
+# * Schulman et al., *Proximal Policy Optimization Algorithms*, [arXiv:1707.06347](https://arxiv.org/abs/1707.06347).
+# * Haarnoja et al., *Soft Actor-Critic*, [arXiv:1801.01290](https://arxiv.org/abs/1801.01290).
+# * OpenAI's *Spinning Up* ([spinningup.openai.com](https://spinningup.openai.com)): the derivations,
+#   and the SB3 documentation ([stable-baselines3.readthedocs.io](https://stable-baselines3.readthedocs.io)).
+# * Henderson et al., *Deep RL that Matters*, [arXiv:1709.06560](https://arxiv.org/abs/1709.06560):
+#   why seeds and bands matter.

@@ -36,6 +36,8 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,7 @@ def execute_notebook(
     # Figures carry plotly's JSON only (JupyterLab renders it; the HTML export draws it with one shared
     # plotly.js), not a 4.8 MB copy of plotly.js inside every executed notebook.
     os.environ.setdefault("PLOTLY_RENDERER", "plotly_mimetype")
+    client = None
     try:
         client = NotebookClient(
             nb,
@@ -131,6 +134,11 @@ def execute_notebook(
         )
         client.execute()
     except Exception as exc:
+        try:  # nbclient saves the widget state only after the last cell: save what the run had
+            if client is not None:
+                client.set_widgets_metadata()
+        except Exception:  # noqa: BLE001, S110 - a page without widget state still shows the error
+            pass
         exc.notebook = nb  # type: ignore[attr-defined]  # executed in place: what ran, and the error
         raise
     finally:
@@ -383,8 +391,10 @@ def _widget_html(state: dict, mid: str) -> str:
     if "_options_labels" in s:
         index = s.get("index")
         labels = s["_options_labels"]
-        chosen = ", ".join(labels[i] for i in index) if isinstance(index, list) else (
-            labels[index] if isinstance(index, int) and 0 <= index < len(labels) else ""
+        chosen = (
+            ", ".join(labels[i] for i in index)
+            if isinstance(index, list)
+            else (labels[index] if isinstance(index, int) and 0 <= index < len(labels) else "")
         )
         return f"<div>{label}<code>{html_lib.escape(chosen)}</code> (one of {len(labels)})</div>"
     if "value" in s and not isinstance(s["value"], dict):
@@ -483,7 +493,9 @@ def prepare_for_html(nb, *, smoke: bool | None = None, renderer: bool = True, fa
         banners.append(_banner("smoke", SMOKE_TEXT))
     if failure:
         banners.append(
-            _banner("failed", f"This run failed: {html_lib.escape(failure)}. The cells below the failing one did not run.")
+            _banner(
+                "failed", f"This run failed: {html_lib.escape(failure)}. The cells below the failing one did not run."
+            )
         )
     if banners:
         _insert_after_title(nb, "\n".join(banners))
@@ -510,12 +522,24 @@ def _insert_after_title(nb, block: str) -> None:
     nb.cells.insert(0, _markdown_cell(block))
 
 
-_IPYNB_HREF = re.compile(r"""(href=\\?["'])(?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^"'\\\s]*?)\.ipynb(#[^"'\\\s]*)?(?=\\?["'])""")
+_IPYNB_HREF = re.compile(
+    r"""(href=\\?["'])(?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^"'\\\s]*?)\.ipynb(#[^"'\\\s]*)?(?=\\?["'])"""
+)
 
 
-def ipynb_links_to_html(html: str) -> str:
-    """Relative links to ``X.ipynb`` (in markdown and in outputs) point to the rendered ``X.html``."""
-    return _IPYNB_HREF.sub(lambda m: f"{m.group(1)}{m.group(2)}.html{m.group(3) or ''}", html)
+def ipynb_links_to_html(html: str, page_exists: Callable[[str], bool] | None = None) -> str:
+    """Relative links to ``X.ipynb`` (in markdown and in outputs) point to the rendered ``X.html``.
+
+    :param page_exists: called with ``X`` (the link without ``.ipynb``); only links for which it returns
+        True are changed (a site keeps its "download the notebook" links); default: every link.
+    """
+
+    def swap(m: re.Match) -> str:
+        if page_exists is not None and not page_exists(html_lib.unescape(urllib.parse.unquote(m.group(2)))):
+            return m.group(0)
+        return f"{m.group(1)}{m.group(2)}.html{m.group(3) or ''}"
+
+    return _IPYNB_HREF.sub(swap, html)
 
 
 PAGE_CSS = """
@@ -552,10 +576,10 @@ _PAGE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 
 # MathJax 3, configured as nbconvert configures MathJax 2 for its pages; ipywidgets' HTML widgets still
 # typeset through MathJax 2's ``MathJax.Hub.Queue``, which the ready hook provides.
-MATHJAX_CONFIG = r"""window.MathJax = {
+_MATHJAX_CONFIG = r"""window.MathJax = {
   tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
-        processEscapes: true, processEnvironments: true, tags: 'ams'},
-  options: {ignoreHtmlClass: 'tex2jax_ignore', processHtmlClass: 'tex2jax_process'},
+        processEscapes: true, processEnvironments: true, tags: 'TAGS'},
+  options: {ignoreHtmlClass: 'IGNORE', processHtmlClass: 'PROCESS'},
   startup: {ready: function () {
     MathJax.startup.defaultReady();
     MathJax.Hub = {Queue: function (job) {
@@ -564,6 +588,14 @@ MATHJAX_CONFIG = r"""window.MathJax = {
     }};
   }}
 };"""
+
+
+def mathjax_config(ignore: str = "tex2jax_ignore", process: str = "tex2jax_process", tags: str = "ams") -> str:
+    """The MathJax 3 configuration script (a site builder passes its own classes; Sphinx numbers equations)."""
+    return _MATHJAX_CONFIG.replace("IGNORE", ignore).replace("PROCESS", process).replace("TAGS", tags)
+
+
+MATHJAX_CONFIG = mathjax_config()
 
 
 def export_html(nb, assets: WebAssets) -> str:
@@ -664,7 +696,8 @@ def run_notebooks(
     width = max(len(r["notebook"]) for r in rows)
     print(f"\n{'notebook':<{width}}  status  seconds  page MB")
     for r in rows:
-        print(f"{r['notebook']:<{width}}  {r['status']:<6}  {r['seconds']:>7.1f}  {r['html_bytes'] / 1e6:>7.2f}  {r['detail']}")
+        mb = r["html_bytes"] / 1e6
+        print(f"{r['notebook']:<{width}}  {r['status']:<6}  {r['seconds']:>7.1f}  {mb:>7.2f}  {r['detail']}")
     static_mb = sum(f.stat().st_size for f in (out_dir / STATIC).rglob("*") if f.is_file()) / 1e6
     print(f"\nexecuted notebooks and HTML in {out_dir}/ (summary.json; shared assets in {STATIC}/: {static_mb:.1f} MB)")
     return 0 if all(r["status"] == "ok" for r in rows) else 1

@@ -23,7 +23,8 @@ NOTEBOOKS: dict[str, str] = {
     "01_rl_with_sb3": "RL foundations: SB3 PPO and SAC on a MuJoCo task",
     "02_demonstrations": "scripted and SB3 experts write demonstration datasets",
     "03_diffusion_policy": "a diffusion policy beside Gaussian behaviour cloning",
-    "04_generative_rewards": "rewards from generative models",
+    "04_generative_rewards": "rewards from generative models trained on demonstrations",
+    "04b_reward_design_with_llms": "reward functions written by a language model (Eureka, Text2Reward)",
     "05_representations_and_world_models": "latent states and world models",
     "06_planning_and_exploration": "diffusion planning and language sub-goals",
     "07_plug_priors_into_sb3": "residual RL, DSRL and sample-and-select on a diffusion prior",
@@ -44,13 +45,23 @@ class Leaf:
     notebook: str
 
 
+F = "0. Foundations"
 A = "A. Generative tools for RL"
 B = "B. RL for generative policies"
+#: Every notebook sits on one leaf, and every method on one leaf. The foundations are not part of the
+#: review's taxonomy: they are what the rest builds on.
 LEAVES: list[Leaf] = [
     Leaf(
+        (F, "Foundations", "The map and a set-up"),
+        "the review's two dimensions; MuJoCo, torch, widgets",
+        "00_map_and_setup",
+    ),
+    Leaf((F, "Foundations", "RL with SB3"), "PPO, SAC: returns, clipped surrogate, entropy bonus", "01_rl_with_sb3"),
+    Leaf((F, "Foundations", "Demonstrations"), "scripted and RL experts, datasets, multimodality", "02_demonstrations"),
+    Leaf(
         (A, "A1 Base model", "LLM / VLM"),
-        "LLMs as abstract reasoners; VLMs for vision + language",
-        "04_generative_rewards",
+        "LLMs write reward code (Eureka, Text2Reward); a pluggable model client",
+        "04b_reward_design_with_llms",
     ),
     Leaf(
         (A, "A1 Base model", "Diffusion model"),
@@ -70,7 +81,7 @@ LEAVES: list[Leaf] = [
     ),
     Leaf(
         (A, "A3 Task", "5.1 Reward signal"),
-        "Eureka, Text2Reward, VLM-RMs, RoboCLIP, Diffusion Reward, VIPER",
+        "Diffusion Reward, VIPER, VLM-RMs, RoboCLIP: rewards from models trained on demonstrations",
         "04_generative_rewards",
     ),
     Leaf(
@@ -80,7 +91,7 @@ LEAVES: list[Leaf] = [
     ),
     Leaf(
         (A, "A3 Task", "5.3 Planning & exploration"),
-        "SayCan, Plan-Seq-Learn, ELLM, Diffuser, IDQL",
+        "Diffuser, Decision Diffuser, SayCan, ELLM",
         "06_planning_and_exploration",
     ),
     Leaf(
@@ -90,7 +101,7 @@ LEAVES: list[Leaf] = [
     ),
     Leaf(
         (B, "B1 RL pre-training", "Diffusion policy"),
-        "Diffusion-QL, IDQL, consistency policies",
+        "Diffusion-QL, IDQL",
         "08_offline_rl_diffusion",
     ),
     Leaf(
@@ -106,6 +117,7 @@ LEAVES: list[Leaf] = [
     ),
     Leaf((B, "B3 Policy distillation", "Generalist -> expert"), "RPD", "11_distillation"),
     Leaf((B, "B3 Policy distillation", "Experts -> generalist"), "RLDG", "11_distillation"),
+    Leaf((B, "B3 Policy distillation", "Many steps -> one"), "consistency policies (latency)", "11_distillation"),
     Leaf(
         (B, "Safety & open challenges", "Safety"), "SafeVLA; constraint-aware sampling", "12_safety_and_open_challenges"
     ),
@@ -140,7 +152,7 @@ def taxonomy_figure(height: int = 620) -> go.Figure:
                 colors.append("#2ca02c" if ready else "#c7c7c7")
             else:
                 hover.append(f"<b>{leaf.path[depth]}</b>")
-                colors.append("#1f77b4" if leaf.path[0] == A else "#d62728")
+                colors.append({A: "#1f77b4", B: "#d62728"}.get(leaf.path[0], "#7f7f7f"))
     fig = go.Figure(
         go.Sunburst(
             ids=ids,
@@ -166,6 +178,6 @@ def leaf_table() -> str:
     rows = ["| dimension | branch | leaf | methods | notebook |", "|---|---|---|---|---|"]
     for leaf in LEAVES:
         nb = leaf.notebook
-        link = f"[{nb}]({nb}.ipynb)" if notebook_available(nb) else f"{nb} *(coming)*"
+        link = f"[{nb}]({nb}.ipynb) ([page]({nb}.html))" if notebook_available(nb) else f"{nb} *(coming)*"
         rows.append(f"| {leaf.path[0]} | {leaf.path[1]} | {leaf.path[2]} | {leaf.methods} | {link} |")
     return "\n".join(rows)

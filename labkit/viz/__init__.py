@@ -13,14 +13,17 @@ embedded inline.
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure
 from labkit.viz.curves import curves
+from labkit.viz.demos import action_direction_figure
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
 from labkit.viz.finetune import final_error_figure, residual_magnitude_figure, steered_noise_figure
+from labkit.viz.objectives import ppo_clip_figure
 from labkit.viz.palette import color_of
 from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
 from labkit.viz.video import encode_mp4, show_video, show_videos
 
 __all__ = [
     "action_cloud_figure",
+    "action_direction_figure",
     "action_value_figure",
     "chunks_to_paths",
     "color_of",
@@ -29,6 +32,7 @@ __all__ = [
     "denoising_explorer",
     "encode_mp4",
     "final_error_figure",
+    "ppo_clip_figure",
     "residual_magnitude_figure",
     "route_bar",
     "show_video",
