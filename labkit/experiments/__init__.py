@@ -5,9 +5,10 @@ makers of the files shipped in ``data/``.
 - ``priors``: notebook 07 (residual RL, DSRL vs PPO from scratch; ``TASKS``, ``train_with_prior``);
 - ``offline``: notebook 08 (the mixed-quality data, ``train_offline_suite``);
 - ``dppo``: notebook 10 (an under-trained policy, ``DPPO_ACTOR``, ``dppo_config``);
+- ``reward_design``: notebook 04b (Eureka / Text2Reward on TwoRoutes; ``run_loop``, ``train_reward``);
 - ``shipped``: ``make_data``, the makers behind ``python -m labkit make-data``.
 """
 
-from labkit.experiments import diffusion_policy, dppo, offline, priors, shipped
+from labkit.experiments import diffusion_policy, dppo, offline, priors, reward_design, shipped
 
-__all__ = ["diffusion_policy", "dppo", "offline", "priors", "shipped"]
+__all__ = ["diffusion_policy", "dppo", "offline", "priors", "reward_design", "shipped"]
