@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +226,7 @@ def evaluate_diffuser(
         for scale in scales:
             for mode in modes:
                 planner = diffuser_planner(model, value, scale=scale, t_stopgrad=t_stopgrad, seed=seed)
-                r = rollout_plans(lambda env_id=env_id: make(env_id), planner, n_episodes, mode=mode, seed=seed)
+                r = rollout_plans(partial(make, env_id), planner, n_episodes, mode=mode, seed=seed)
                 out[f"{env_id.split('/')[1]}|scale={scale:g}|{mode}"] = {
                     **r.summary(),
                     "plan_route_share": route_shares(np.stack(r.plans)),
@@ -316,7 +317,7 @@ def run_diffuser_rollouts(
 ) -> dict[str, Any]:
     """One cell of the tracked-vs-own-actions table with the shipped model: episodes from ``1000 + 100 * seed``."""
     model, value, _ = load_diffuser()
-    planner = diffuser_planner(model, value, scale=scale, t_stopgrad=GUIDED["t_stopgrad"], seed=seed)
+    planner = diffuser_planner(model, value, scale=scale, t_stopgrad=int(GUIDED["t_stopgrad"]), seed=seed)
     r = rollout_plans(lambda: make(f"labkit/{env}"), planner, n_episodes, mode=mode, seed=1000 + 100 * seed)
     left = [plan_route(p) == "left" for p in r.plans]
     return {"success": r.result.success_rate, "left_plan_share": float(np.mean(left)), "cpu_seconds": r.cpu_seconds}

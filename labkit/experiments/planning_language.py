@@ -129,8 +129,8 @@ def skill_success_table(lib: SkillLibrary, n: int = 300, seed: int = 10_000) -> 
     rows = []
     for i in range(n):
         _, info = env.reset(seed=seed + i)
-        aff = float(lib.affordances(env)[SKILLS.index(info["skill"])])
-        rows.append((info["skill"], aff, lib.run_skill(env, info["skill"])["success"]))
+        a = float(lib.affordances(env)[SKILLS.index(info["skill"])])
+        rows.append((info["skill"], a, lib.run_skill(env, info["skill"])["success"]))
     env.close()
     aff, ok = np.array([r[1] for r in rows]), np.array([r[2] for r in rows], bool)
     pos, neg = aff[ok], aff[~ok]

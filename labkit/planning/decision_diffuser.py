@@ -62,7 +62,7 @@ class InverseDynamics(nn.Module):
 
     def __init__(self, state_dim: int = 4, action_dim: int = 2, hidden_dim: int = 256) -> None:
         super().__init__()
-        self.state_dim, self.action_dim = state_dim, action_dim
+        self.state_dim, self.action_dim, self.hidden_dim = state_dim, action_dim, hidden_dim
         self.scaler = ObsScaler(state_dim)
         self.net = nn.Sequential(mlp(2 * state_dim, action_dim, hidden_dim, 2), nn.Tanh())
 
@@ -138,7 +138,7 @@ class DecisionDiffuser(nn.Module):
             "kind": "decision_diffuser",
             "diffuser": self.diffuser.state(),
             "inverse": self.inverse.state_dict(),
-            "inverse_hidden_dim": self.inverse.net[0][0].out_features,
+            "inverse_hidden_dim": self.inverse.hidden_dim,
             "overrides": {
                 "n_layers": c.n_layers,
                 "num_train_timesteps": c.num_train_timesteps,
