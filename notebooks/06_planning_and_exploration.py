@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -101,7 +103,7 @@ print(f"smoke={SMOKE}: {EPISODES} episodes per evaluation, {LIVE_ITERS} live tra
 demos = lk.load("two_routes_demos")
 windows = trajectory_windows(demos, horizon=64)
 print(
-    f"{demos.n_episodes} episodes -> {len(windows)} windows of shape {windows.states.shape[1:]} (states) "
+    f"{len(demos)} episodes -> {len(windows)} windows of shape {windows.states.shape[1:]} (states) "
     f"and {windows.actions.shape[1:]} (actions)"
 )
 first = windows.subset(windows.start == 0)

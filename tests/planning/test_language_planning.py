@@ -106,3 +106,27 @@ def test_coverage_counts_visits_of_free_cells():
     assert counts.sum() == 6 and counts[1, 5] >= 1  # start (0, -0.35): row 1 (y), column 5 (x)
     free = free_cells(10)
     assert free.shape == (10, 10) and free[1, 5] and not free.all()
+
+
+def test_every_shipped_planning_file_loads_with_its_own_loader():
+    from labkit.data import SHIPPED
+    from labkit.experiments import planning_dd, planning_diffusion
+
+    assert {n for n, e in SHIPPED.items() if n.startswith("planning_")} == {
+        "planning_diffuser", "planning_decision_diffuser", "planning_skills", "planning_llm_cache"
+    }  # fmt: skip
+    model, value, meta = planning_diffusion.load_diffuser()
+    assert not model.training and not value.training and meta["made_with"].endswith("planning_diffuser")
+    dd, dd_meta = planning_dd.load_decision_diffuser()
+    assert (
+        not dd.training
+        and dd_meta["preset"]["holdout"] == ["left", "slow"]
+        or dd_meta["preset"]["holdout"]
+        == (
+            "left",
+            "slow",
+        )
+    )
+    lib = XL.load_skill_library()
+    assert lib.skills == SKILLS and not lib.model.policy.training
+    assert XL.language_client(offline=True).client.name.startswith("local:")
