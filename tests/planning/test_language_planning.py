@@ -118,15 +118,7 @@ def test_every_shipped_planning_file_loads_with_its_own_loader():
     model, value, meta = planning_diffusion.load_diffuser()
     assert not model.training and not value.training and meta["made_with"].endswith("planning_diffuser")
     dd, dd_meta = planning_dd.load_decision_diffuser()
-    assert (
-        not dd.training
-        and dd_meta["preset"]["holdout"] == ["left", "slow"]
-        or dd_meta["preset"]["holdout"]
-        == (
-            "left",
-            "slow",
-        )
-    )
+    assert not dd.training and tuple(dd_meta["preset"]["holdout"]) == ("left", "slow")
     lib = XL.load_skill_library()
     assert lib.skills == SKILLS and not lib.model.policy.training
     assert XL.language_client(offline=True).client.name.startswith("local:")
