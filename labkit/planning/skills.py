@@ -153,7 +153,9 @@ class SkillLibrary:
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise ValueError(f"{path} is not a labkit skill library (format {FORMAT!r}). {hint}")
         config = SkillLibraryConfig(**state["config"])
-        model = _ppo(config, DummyVecEnv([lambda: TwoRoutesSkillsEnv(budget=config.budget, gamma=config.gamma)]))
+        with warnings.catch_warnings():  # SB3 asks for batch_size | n_steps * n_envs; no training happens here
+            warnings.simplefilter("ignore", UserWarning)
+            model = _ppo(config, DummyVecEnv([lambda: TwoRoutesSkillsEnv(budget=config.budget, gamma=config.gamma)]))
         model.policy.load_state_dict(state["policy"])
         model.policy.set_training_mode(False)
         return cls(model, config)
