@@ -129,12 +129,12 @@ print(
 )
 
 # %% [markdown]
-# The shipped model was trained the same way for longer. Sample plans from the start, with the start
-# and the goal inpainted:
+# The shipped model is wider (`hidden_dim` in its preset, printed below) and was trained the same way
+# for longer. Sample plans from the start, with the start and the goal inpainted:
 
 # %%
 model, value, meta = XD.load_diffuser()
-print(f"shipped Diffuser: {meta['preset']['iterations']} iterations ({meta['made_with']})")
+print(f"shipped Diffuser: width {meta['preset']['hidden_dim']}, {meta['preset']['iterations']} iterations ({meta['made_with']})")
 start, goal = torch.as_tensor(XD.START_STATE), torch.as_tensor(XD.GOAL_STATE)
 N_PLANS = 16 if SMOKE else 64
 plan = model.sample(N_PLANS, {0: start, -1: goal}, generator=torch.Generator().manual_seed(0), return_chain=True)

@@ -82,7 +82,7 @@ SHIPPED: dict[str, Shipped] = {
             "planning_diffuser.pt",
             "labkit/TwoRoutes-v0",
             "planner",
-            "notebook 06: Diffuser (H=64, states+actions, MLP 256, 20 DDPM steps, x0-prediction) trained 4,000 "
+            "notebook 06: Diffuser (H=64, states+actions, MLP 512, 20 DDPM steps, x0-prediction) trained 4,000 "
             "iterations on two_routes_demos windows, and its value for the right-blocked world (load_diffuser)",
         ),
         Shipped(
