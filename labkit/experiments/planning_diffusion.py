@@ -299,7 +299,7 @@ def plans_per_second(
 
 # --- sweep trials (labkit.sweep.run) ------------------------------------------------------------------
 def run_route_balance(
-    seed: int, train_iterations: int = 0, n_plans: int = 200, hidden_dim: int = 256
+    seed: int, train_iterations: int = 0, n_plans: int = 200, hidden_dim: int = 512
 ) -> dict[str, Any]:
     """Left / right share of unguided plans. ``train_iterations=0``: the shipped model, ``seed`` = sampling seed;
     otherwise a model trained with training seed ``seed`` (sampling seed 0): balance across training runs."""
