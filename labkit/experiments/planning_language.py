@@ -97,7 +97,7 @@ def make_llm_cache(path: Path) -> None:
     torch.set_num_threads(1)
     if path.exists():
         path.unlink()  # a fresh cache: exactly the replies to these prompts, in this order
-    client = language_client(cache=path)
+    client = language_client(cache=path, read_only=False)
     run_all_language_prompts(client, load_skill_library())
 
 
