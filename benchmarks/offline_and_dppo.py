@@ -13,7 +13,8 @@ wall time, and env steps / seconds until the training success (last 100 episodes
     python benchmarks/offline_and_dppo.py --quick    # 1 seed, small budgets (~2 min)
     python benchmarks/offline_and_dppo.py --only dppo
 
-Results go to benchmarks/results/offline_and_dppo[_quick].json.
+Results go to benchmarks/results/offline_and_dppo[_quick].json. Seeds run through labkit.sweep
+(--backend process|ray, --workers, --address, --out to resume); tables give means, IQMs and 95% bootstrap CIs.
 Targets: an offline-RL-with-diffusion method beats both BC baselines (success and normalised
 return, mean over seeds); DPPO takes the policy from <= 50% to >= 90% success within 10 minutes of CPU.
 """
@@ -21,7 +22,6 @@ return, mean over seeds); DPPO takes the policy from <= 50% to >= 90% success wi
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 import sys
 from pathlib import Path
@@ -30,50 +30,55 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import table, write_results
 
-from labkit import evaluate, load
-from labkit.experiments.dppo import DPPO_ACTOR, dppo_config, pretrain_diffusion
-from labkit.experiments.offline import normalized_return, train_offline_suite
-from labkit.finetune import DiffusionPPOActor, finetune_ppo
+from labkit.experiments.dppo import run_dppo
+from labkit.experiments.offline import OFFLINE_METHODS, run_offline_suite
+from labkit.stats import summarize
+from labkit.sweep import BACKENDS, run
 
-ENV_ID = "labkit/TwoRoutes-v0"
-OFFLINE = ["Gaussian BC", "diffusion BC", "IDQL", "Diffusion-QL"]
+OFFLINE = list(OFFLINE_METHODS)
 
 
-def run_offline(seeds, budget: dict, episodes: int) -> tuple[list[dict], list[dict], dict]:
-    data = load("two_routes_mixed")
+def _sweep(fn, settings: dict, seeds, args):
+    result = run(fn, [settings], seeds=seeds, backend=args.backend, workers=args.workers, address=args.address,
+                 out=args.out, progress=False)  # fmt: skip
+    if result.failed:
+        raise SystemExit(f"{len(result.failed)} trials failed: {result.failed[0]['error']}")
+    return result.records
+
+
+def run_offline(seeds, budget: dict, episodes: int, args) -> tuple[list[dict], list[dict], dict]:
+    records = _sweep(run_offline_suite, {**budget, "episodes": episodes}, seeds, args)
     rows = []
-    for seed in seeds:
-        suite = train_offline_suite(data, seed=seed, progress=False, **budget)
+    for r in records:
         for name in OFFLINE:
-            ev = evaluate(suite.policies[name], ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
-            secs = suite.seconds.get(name, 0.0) + (
-                suite.seconds["diffusion BC"] + suite.seconds["IQL critic"] if name == "IDQL" else 0.0
-            )
             rows.append(
                 {
                     "method": name,
-                    "seed": seed,
-                    "success": ev.success_rate,
-                    "normalised return": normalized_return(ev.returns, data),
-                    "return": float(ev.returns.mean()),
-                    "train s": secs,
-                    "eval s": ev.seconds,
+                    "seed": r["seed"],
+                    "success": r[f"{name}/success"],
+                    "normalised return": r[f"{name}/normalised return"],
+                    "return": r[f"{name}/return"],
+                    "train s": r[f"{name}/train s"],
                 }
             )
             print(
-                f"offline seed {seed} {name:>13}: success {ev.success_rate:.0%}, "
-                f"normalised return {rows[-1]['normalised return']:.2f}, train {secs:.0f} s",
+                f"offline seed {r['seed']} {name:>13}: success {rows[-1]['success']:.0%}, "
+                f"normalised return {rows[-1]['normalised return']:.2f}, train {rows[-1]['train s']:.0f} s",
                 flush=True,
             )
     summary = []
     for name in OFFLINE:
         mine = [r for r in rows if r["method"] == name]
+        st = summarize([r["success"] for r in mine])
         summary.append(
             {
                 "method": name,
                 **{k: statistics.mean(r[k] for r in mine) for k in ("success", "normalised return", "train s")},
                 "success min": min(r["success"] for r in mine),
                 "success max": max(r["success"] for r in mine),
+                "success IQM": st["iqm"],
+                "success CI low": st["iqm_ci"][0],
+                "success CI high": st["iqm_ci"][1],
             }
         )
     by = {r["method"]: r for r in summary}
@@ -86,39 +91,34 @@ def run_offline(seeds, budget: dict, episodes: int) -> tuple[list[dict], list[di
     return rows, summary, {"checks": checks, "winners": winners}
 
 
-def run_dppo(seeds, budget: dict, episodes: int, pretrain_iterations: int) -> tuple[list[dict], dict]:
-    demos = load("two_routes_demos")
+def run_dppo_seeds(seeds, budget: dict, episodes: int, pretrain_iterations: int, args) -> tuple[list[dict], dict]:
+    settings = {**budget, "episodes": episodes, "pretrain_iterations": pretrain_iterations}
     rows = []
-    for seed in seeds:
-        policy = pretrain_diffusion(demos, iterations=pretrain_iterations, seed=seed, progress=False)
-        actor = DiffusionPPOActor(copy.deepcopy(policy), **DPPO_ACTOR)
-        before = evaluate(actor, ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
-        res = finetune_ppo(actor, ENV_ID, dppo_config(seed=seed, **budget), progress=False)
-        after = evaluate(actor, ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
-        hit = next((h for h in res.history if h["episodes"] >= 50 and h["success_rate"] >= 0.9), None)
+    for r in _sweep(run_dppo, settings, seeds, args):
         rows.append(
             {
-                "seed": seed,
-                "before": before.success_rate,
-                "after": after.success_rate,
-                "env steps": res.env_steps,
-                "seconds": res.seconds,
-                "steps to 90% (train)": hit["env_steps"] if hit else None,
-                "s to 90% (train)": hit["seconds"] if hit else None,
-                "history": res.history,
+                "seed": r["seed"],
+                "before": r["before"],
+                "after": r["after"],
+                "env steps": r["env_steps"],
+                "seconds": r["train_seconds"],
+                "steps to 90% (train)": r["steps_to_90"],
+                "s to 90% (train)": r["seconds_to_90"],
+                "history": r["history"],
             }
         )
         print(
-            f"DPPO seed {seed}: {before.success_rate:.0%} -> {after.success_rate:.0%} in {res.env_steps} env steps, "
-            f"{res.seconds:.0f} s",
+            f"DPPO seed {r['seed']}: {r['before']:.0%} -> {r['after']:.0%} in {r['env_steps']} env steps, "
+            f"{r['train_seconds']:.0f} s",
             flush=True,
         )
+    stats = {k: summarize([r[k] for r in rows]) for k in ("before", "after")}
     checks = {
         "pre-trained policy <= 50% success (mean)": statistics.mean(r["before"] for r in rows) <= 0.5,
         "fine-tuned >= 90% success (mean)": statistics.mean(r["after"] for r in rows) >= 0.9,
         "within 10 minutes of CPU per run": max(r["seconds"] for r in rows) <= 600,
     }
-    return rows, {"checks": checks}
+    return rows, {"checks": checks, "stats": stats}
 
 
 def main(argv=None) -> int:
@@ -127,6 +127,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--episodes", type=int, default=None, help="evaluation episodes per policy and seed")
     ap.add_argument("--only", choices=["offline", "dppo"], default=None)
+    ap.add_argument(
+        "--backend", choices=BACKENDS, default="sequential", help="labkit.sweep backend (timings: sequential)"
+    )
+    ap.add_argument("--workers", type=int, default=None, help="parallel trials (process / ray backends)")
+    ap.add_argument("--address", default=None, help="a Ray cluster to join (default RAY_ADDRESS or a local Ray)")
+    ap.add_argument("--out", default=None, help="a folder that keeps finished trials (a rerun resumes)")
     args = ap.parse_args(argv)
     seeds = list(range(args.seeds or (1 if args.quick else 3)))
     episodes = args.episodes or (30 if args.quick else 100)
@@ -141,13 +147,14 @@ def main(argv=None) -> int:
     payload: dict = {"seeds": seeds, "episodes": episodes, "offline_budget": offline_budget, "dppo_budget": dppo_budget}
     checks: dict = {}
     if args.only in (None, "offline"):
-        rows, summary, extra = run_offline(seeds, offline_budget, episodes)
+        rows, summary, extra = run_offline(seeds, offline_budget, episodes, args)
         payload["offline"] = {"per_seed": rows, "summary": summary, **extra}
         checks.update(extra["checks"])
         print(f"\nOffline RL on two_routes_mixed, {len(seeds)} seed(s), {episodes} episodes each (mean over seeds)")
-        print(table(summary, ["method", "success", "success min", "success max", "normalised return", "train s"]))
+        cols = ["method", "success", "success IQM", "success CI low", "success CI high", "normalised return", "train s"]
+        print(table(summary, cols))
     if args.only in (None, "dppo"):
-        rows, extra = run_dppo(seeds, dppo_budget, episodes, pretrain_iterations=200)
+        rows, extra = run_dppo_seeds(seeds, dppo_budget, episodes, 200, args)
         payload["dppo"] = {"per_seed": rows, **extra}
         checks.update(extra["checks"])
         print(f"\nDPPO on TwoRoutes, {len(seeds)} seed(s), {episodes} evaluation episodes before and after")

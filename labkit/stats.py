@@ -29,6 +29,13 @@ def iqm(values: Sequence[float] | np.ndarray) -> float:
     return float(sstats.trim_mean(arr, 0.25))
 
 
+_VECTORIZED: dict[Any, Callable[..., Any]] = {
+    np.mean: lambda x, axis=-1: np.mean(x, axis=axis),
+    np.median: lambda x, axis=-1: np.median(x, axis=axis),
+    iqm: lambda x, axis=-1: sstats.trim_mean(x, 0.25, axis=axis),
+}
+
+
 def bootstrap_ci(
     values: Sequence[float] | np.ndarray,
     statistic: Callable[[np.ndarray], float] = np.mean,
@@ -50,11 +57,17 @@ def bootstrap_ci(
         v = float(statistic(arr))
         return v, v
     method = "BCa" if arr.size >= 3 else "percentile"
+    vectorized = _VECTORIZED.get(statistic)  # numpy's own axis= form: no Python call per resample
+    if vectorized is None:
+
+        def vectorized(x: np.ndarray, axis: int = -1) -> np.ndarray:
+            return np.apply_along_axis(statistic, axis, x)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # BCa warns on degenerate resamples; we fall back below
         res = sstats.bootstrap(
             (arr,),
-            lambda x, axis=-1: np.apply_along_axis(statistic, axis, x),
+            vectorized,
             confidence_level=confidence,
             n_resamples=n_resamples,
             method=method,
@@ -65,7 +78,7 @@ def bootstrap_ci(
     if not (np.isfinite(lo) and np.isfinite(hi)):  # BCa can fail on tiny samples: percentile instead
         res = sstats.bootstrap(
             (arr,),
-            lambda x, axis=-1: np.apply_along_axis(statistic, axis, x),
+            vectorized,
             confidence_level=confidence,
             n_resamples=n_resamples,
             method="percentile",

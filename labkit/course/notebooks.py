@@ -623,14 +623,17 @@ def export_html(nb, assets: WebAssets) -> str:
 # run-notebooks
 
 
-def run_one(nb_path: Path, *, smoke: bool, timeout: int) -> tuple[Any, str, str]:
-    """Execute one notebook: ``(notebook as far as it ran, status, detail)``; never raises for a failed run."""
+def run_one(nb_path: Path, *, smoke: bool, timeout: int, check_log: str | Path | None = None) -> tuple[Any, str, str]:
+    """Execute one notebook: ``(notebook as far as it ran, status, detail)``; never raises for a failed run.
+
+    The notebook carries its title and ``metadata["labkit"]`` (mode, status, error) for the pages.
+    """
     import nbformat
     from nbclient.exceptions import CellExecutionError
 
     status, detail = "ok", ""
     try:
-        nb = execute_notebook(nb_path, smoke=smoke, timeout=timeout)
+        nb = execute_notebook(nb_path, smoke=smoke, timeout=timeout, check_log=check_log)
         errs = error_outputs(nb)
         if errs:
             status, detail = "error", errs[0]
@@ -652,10 +655,19 @@ def run_one(nb_path: Path, *, smoke: bool, timeout: int) -> tuple[Any, str, str]
 
 
 def run_notebooks(
-    paths: list[str] | None = None, *, smoke: bool = False, out: str = "build/notebooks", timeout: int = 1800
+    paths: list[str] | None = None,
+    *,
+    smoke: bool = False,
+    out: str = "build/notebooks",
+    timeout: int = 1800,
+    reuse: str | Path | None = None,
 ) -> int:
     """Execute notebooks, write executed copies, HTML pages (with ``_static/``) and ``summary.json``;
-    return an exit code."""
+    return an exit code.
+
+    :param reuse: a folder of notebooks that :func:`run_one` already executed in the same mode (the
+        tests' own runs); those found there are exported as they are instead of running again.
+    """
     import nbformat
 
     nbs = [Path(p) for p in paths] if paths else sorted((ROOT / "notebooks").glob(NOTEBOOK_GLOB))
@@ -676,7 +688,12 @@ def run_notebooks(
     for nb_path in nbs:
         print(f"running {nb_path.name} ({mode}) ...", flush=True)
         t0 = time.perf_counter()
-        nb, status, detail = run_one(nb_path, smoke=smoke, timeout=timeout)
+        done = Path(reuse) / nb_path.name if reuse is not None else None
+        prior = nbformat.read(done, as_version=4) if done is not None and done.is_file() else None
+        if prior is not None and prior.metadata.get("labkit", {}).get("mode") == mode:
+            nb, status, detail = prior, prior.metadata["labkit"]["status"], prior.metadata["labkit"].get("error") or ""
+        else:
+            nb, status, detail = run_one(nb_path, smoke=smoke, timeout=timeout)
         seconds = time.perf_counter() - t0
         nbformat.write(nb, out_dir / nb_path.name)
         page = prepare_for_html(nb, renderer=assets.widget_renderer)

@@ -4,6 +4,7 @@ makers of the files shipped in ``data/``.
 - ``diffusion_policy``: notebook 03 (``run_bc``: diffusion policy or Gaussian BC, one seed);
 - ``priors``: notebook 07 (residual RL, DSRL vs PPO from scratch; ``TASKS``, ``train_with_prior``);
 - ``offline``: notebook 08 (the mixed-quality data, ``train_offline_suite``);
+- ``distill``: notebook 11 (RLDG, RPD, consistency distillation; ``run_part`` for the benchmark);
 - ``dppo``: notebook 10 (an under-trained policy, ``DPPO_ACTOR``, ``dppo_config``);
 - ``reward_design``: notebook 04b (Eureka / Text2Reward on TwoRoutes; ``run_loop``, ``train_reward``);
 - ``planning_diffusion``, ``planning_dd``, ``planning_language``, ``planning_explore``: notebook 06 (Diffuser,
@@ -13,6 +14,7 @@ makers of the files shipped in ``data/``.
 
 from labkit.experiments import (
     diffusion_policy,
+    distill,
     dppo,
     offline,
     planning_dd,
@@ -26,6 +28,7 @@ from labkit.experiments import (
 
 __all__ = [
     "diffusion_policy",
+    "distill",
     "dppo",
     "offline",
     "planning_dd",

@@ -10,16 +10,20 @@ every 0.2 s), sampled by DDPM so that every denoising step is a Gaussian PPO can
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 
 from labkit.data.episodes import EpisodeDataset
-from labkit.finetune.ppo import PPOConfig
+from labkit.finetune.dppo import DiffusionPPOActor
+from labkit.finetune.ppo import PPOConfig, finetune_ppo
 from labkit.policies.base import BaseChunkPolicy
+from labkit.rollout import evaluate
+from labkit.store import load
 from labkit.train.bc import behaviour_cloning
 
-__all__ = ["DPPO_ACTOR", "dppo_config", "pretrain_diffusion", "pretrain_gaussian"]
+__all__ = ["DPPO_ACTOR", "dppo_config", "pretrain_diffusion", "pretrain_gaussian", "run_dppo"]
 
 #: How DPPO sees the pre-trained policy: K = 10 DDPM steps, all fine-tuned, std never below 0.1.
 DPPO_ACTOR = dict(num_inference_steps=10, ft_denoising_steps=10, min_std=0.1)
@@ -52,3 +56,37 @@ def dppo_config(**overrides: Any) -> PPOConfig:
     cfg: dict[str, Any] = dict(n_envs=8, n_steps=16, actor_lr=3e-4, total_env_steps=60_000, stop_success=None)
     cfg.update(overrides)
     return PPOConfig(**cfg)
+
+
+def run_dppo(
+    seed: int,
+    total_env_steps: int = 24_000,
+    max_seconds: float = 600.0,
+    episodes: int = 100,
+    pretrain_iterations: int = 200,
+) -> dict[str, Any]:
+    """One seed of the DPPO benchmark, as a ``labkit.sweep`` trial (JSON-friendly metrics).
+
+    Pre-trains an under-trained diffusion policy, evaluates it on ``episodes`` fixed start states
+    (``seed=1000``), fine-tunes it with DPPO and evaluates again. Keys: ``before``, ``after`` (success
+    rates), ``env_steps``, ``train_seconds``, ``steps_to_90`` / ``seconds_to_90`` (the first time the
+    training success over at least 50 episodes reached 0.9; None if never) and ``history``.
+    """
+    policy = pretrain_diffusion(load("two_routes_demos"), iterations=pretrain_iterations, seed=seed, progress=False)
+    actor = DiffusionPPOActor(copy.deepcopy(policy), **DPPO_ACTOR)  # type: ignore[arg-type]
+    env_id = "labkit/TwoRoutes-v0"
+    before = evaluate(actor, env_id, episodes, seed=1000, generator_seed=seed, progress=False)
+    log = finetune_ppo(
+        actor, env_id, dppo_config(seed=seed, total_env_steps=total_env_steps, max_seconds=max_seconds), progress=False
+    )
+    after = evaluate(actor, env_id, episodes, seed=1000, generator_seed=seed, progress=False)
+    hit = next((h for h in log.history if h["episodes"] >= 50 and h["success_rate"] >= 0.9), None)
+    return {
+        "before": before.success_rate,
+        "after": after.success_rate,
+        "env_steps": log.env_steps,
+        "train_seconds": log.seconds,
+        "steps_to_90": hit["env_steps"] if hit else None,
+        "seconds_to_90": hit["seconds"] if hit else None,
+        "history": log.history,
+    }

@@ -37,16 +37,19 @@ from labkit.policies.presets import make_policy
 from labkit.pretrain.diffusion_ql import train_diffusion_ql
 from labkit.pretrain.idql import IDQLPolicy
 from labkit.pretrain.iql import IQLConfig, IQLCritic, train_iql
-from labkit.rollout import collect
+from labkit.rollout import collect, evaluate
+from labkit.store import load
 from labkit.train.bc import behaviour_cloning
 
 __all__ = [
     "IQL_CONFIG",
+    "OFFLINE_METHODS",
     "QUALITIES",
     "OfflineSuite",
     "collect_mixed_dataset",
     "group_returns",
     "normalized_return",
+    "run_offline_suite",
     "split_observations",
     "train_offline_suite",
 ]
@@ -259,3 +262,42 @@ def collect_mixed_dataset(
         episode_fields={**mixed.episode_fields, "quality": qualities},
         metadata=meta,
     )
+
+
+OFFLINE_METHODS = ("Gaussian BC", "diffusion BC", "IDQL", "Diffusion-QL")
+"""The four policies of the suite, in the order the notebook and the benchmark show them."""
+
+
+def run_offline_suite(
+    seed: int,
+    bc_iterations: int = 1500,
+    iql_iterations: int = 1500,
+    dql_iterations: int = 600,
+    episodes: int = 100,
+) -> dict[str, Any]:
+    """One seed of the offline benchmark, as a ``labkit.sweep`` trial (JSON-friendly metrics).
+
+    Trains the suite on the shipped mixed data and evaluates each policy on ``episodes`` fixed start
+    states (``seed=1000``, the same for every method and seed). Keys: ``"<method>/success"``,
+    ``"<method>/normalised return"``, ``"<method>/return"``, ``"<method>/train s"`` for each method.
+    """
+    data = load("two_routes_mixed")
+    suite = train_offline_suite(
+        data, seed=seed, bc_iterations=bc_iterations, iql_iterations=iql_iterations,
+        dql_iterations=dql_iterations, progress=False,
+    )  # fmt: skip
+    out: dict[str, Any] = {}
+    for name in OFFLINE_METHODS:
+        ev = evaluate(
+            suite.policies[name], "labkit/TwoRoutes-v0", episodes, seed=1000, generator_seed=seed, progress=False
+        )
+        seconds = suite.seconds.get(name, 0.0)
+        if name == "IDQL":  # IDQL samples the diffusion BC policy and ranks with the IQL critic: both count
+            seconds += suite.seconds["diffusion BC"] + suite.seconds["IQL critic"]
+        out |= {
+            f"{name}/success": ev.success_rate,
+            f"{name}/normalised return": normalized_return(ev.returns, data),
+            f"{name}/return": float(ev.returns.mean()),
+            f"{name}/train s": seconds,
+        }
+    return out

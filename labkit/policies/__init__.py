@@ -2,6 +2,7 @@
 
 - ``base.py``: ``ChunkConfig``, the ``ChunkPolicy`` protocol, ``BaseChunkPolicy``, ``check_fits``;
 - ``diffusion.py``: ``DiffusionPolicy`` (Chi et al. 2023), ``gaussian.py``: ``GaussianBCPolicy``;
+- ``consistency.py``: ``ConsistencyPolicy`` (one-step sampling, distilled from a diffusion policy: notebook 11);
 - ``runner.py``: ``ChunkRunner`` and ``ObsHistory``, the history/queue executor everything uses;
 - ``select.py``: propose N, pick by value (IDQL, sample-and-select);
 - ``presets.py``: named configurations (``PRESETS``) and ``make_policy``.
@@ -16,11 +17,12 @@ from labkit.policies.base import (
     check_fits,
     with_sampling,
 )
+from labkit.policies.consistency import ConsistencyPolicy, ConsistencyPolicyConfig
 from labkit.policies.diffusion import DiffusionPolicy, DiffusionPolicyConfig
 from labkit.policies.gaussian import GaussianBCConfig, GaussianBCPolicy
 from labkit.policies.presets import KINDS, PRESETS, Preset, describe_presets, make_policy
 from labkit.policies.runner import ChunkRunner, ObsHistory
-from labkit.policies.select import repeat_rows, select_by_value
+from labkit.policies.select import repeat_rows, select_by_value, selection_probabilities
 
 __all__ = [
     "KINDS",
@@ -30,6 +32,8 @@ __all__ = [
     "ChunkConfig",
     "ChunkPolicy",
     "ChunkRunner",
+    "ConsistencyPolicy",
+    "ConsistencyPolicyConfig",
     "DiffusionPolicy",
     "DiffusionPolicyConfig",
     "GaussianBCConfig",
@@ -42,5 +46,6 @@ __all__ = [
     "make_policy",
     "repeat_rows",
     "select_by_value",
+    "selection_probabilities",
     "with_sampling",
 ]

@@ -15,12 +15,30 @@ import torch
 
 from labkit.policies.base import check_choice
 
-__all__ = ["repeat_rows", "select_by_value"]
+__all__ = ["repeat_rows", "select_by_value", "selection_probabilities"]
 
 
 def repeat_rows(x: torch.Tensor, n: int) -> torch.Tensor:
     """Each row ``n`` times, consecutively: (B, ...) -> (B * n, ...) (the layout proposals use)."""
     return x.repeat_interleave(n, dim=0)
+
+
+def selection_probabilities(
+    values: torch.Tensor, *, selection: str = "softmax", temperature: float = 1.0, normalize: bool = False
+) -> torch.Tensor:
+    """The probability of choosing each candidate: (B, C) values -> (B, C) probabilities (rows sum to 1).
+
+    ``"softmax"``: ``softmax(values / temperature)`` over each row (after dividing by the row's standard
+    deviation with ``normalize``); ``"argmax"``: one-hot on the best candidate (the limit temperature -> 0).
+    """
+    check_choice("selection", selection, ("argmax", "softmax"))
+    if selection == "argmax":
+        return torch.nn.functional.one_hot(values.argmax(dim=1), values.shape[1]).to(values.dtype)  # (B, C)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0. Got {temperature}.")
+    if normalize:
+        values = values / values.std(dim=1, keepdim=True).clamp(min=1e-6)  # (B, C) unitless
+    return torch.softmax(values / temperature, dim=1)  # (B, C)
 
 
 def select_by_value(
@@ -51,10 +69,6 @@ def select_by_value(
     if selection == "argmax":
         index = values.argmax(dim=1)  # (B,)
     else:
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0. Got {temperature}.")
-        if normalize:
-            values = values / values.std(dim=1, keepdim=True).clamp(min=1e-6)  # (B, C) unitless
-        probs = torch.softmax(values / temperature, dim=1)  # (B, C)
+        probs = selection_probabilities(values, selection=selection, temperature=temperature, normalize=normalize)
         index = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
     return candidates[torch.arange(len(index)), index], index

@@ -88,10 +88,14 @@ class IDQLPolicy(nn.Module):
         return self.behaviour.config
 
     @torch.no_grad()
-    def sample_actions(
+    def propose(
         self, obs: torch.Tensor, generator: torch.Generator | None = None, **kwargs: Any
-    ) -> torch.Tensor:
-        """Selected chunks (B, H, A) for observation histories (B, To, D); kwargs go to the behaviour sampler."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The N candidates and their scores before selection: (B, To, D) -> chunks (B, N, H, A), Q (B, N).
+
+        A candidate's score is the critic's Q of its first executed action (index To - 1) at ``obs[:, -1]``.
+        Cache these to re-select cheaply at another temperature (``selection_probabilities``).
+        """
         cfg = self.config
         obs = torch.as_tensor(obs, dtype=torch.float32)
         if obs.ndim == 2:
@@ -101,8 +105,16 @@ class IDQLPolicy(nn.Module):
         chunks = self.behaviour.sample_actions(rep, generator=generator, **kwargs)  # (B*N, H, A)
         first = chunks[:, cfg.n_obs_steps - 1]  # (B*N, A) the action executed now
         scores = cast(_QCritic, self.critic).q_value(rep[:, -1], first).reshape(B, N)  # (B, N)
+        return chunks.reshape(B, N, *chunks.shape[1:]), scores
+
+    @torch.no_grad()
+    def sample_actions(
+        self, obs: torch.Tensor, generator: torch.Generator | None = None, **kwargs: Any
+    ) -> torch.Tensor:
+        """Selected chunks (B, H, A) for observation histories (B, To, D); kwargs go to the behaviour sampler."""
+        chunks, scores = self.propose(obs, generator=generator, **kwargs)  # (B, N, H, A), (B, N)
         chosen, _ = select_by_value(
-            chunks.reshape(B, N, *chunks.shape[1:]),
+            chunks,
             scores,
             selection=self.selection,
             temperature=self.effective_temperature,

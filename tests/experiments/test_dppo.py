@@ -35,3 +35,14 @@ def test_dppo_raises_success_of_an_under_trained_policy():
     after = evaluate(actor, env_id, 40, seed=100, progress=False).success_rate
     assert log.history and log.env_steps >= 16_000 and not log.interrupted
     assert before <= 0.6 and after > before + 0.2, (before, after, log.history[-1])
+
+
+def test_run_dppo_is_a_sweep_trial_with_json_metrics():
+    import json
+
+    from labkit.experiments.dppo import run_dppo
+
+    rec = run_dppo(0, total_env_steps=128, max_seconds=10, episodes=1, pretrain_iterations=2)
+    assert {"before", "after", "env_steps", "train_seconds", "steps_to_90", "seconds_to_90"} <= set(rec)
+    assert 0.0 <= rec["after"] <= 1.0 and rec["env_steps"] >= 128
+    json.dumps(rec)  # a sweep stores it as JSON

@@ -46,3 +46,12 @@ def test_group_returns_by_another_field_and_unknown_fields(mixed):
         group_returns(mixed, field="grade")
     with pytest.raises(KeyError, match="no episodes with quality='perfect'"):
         normalized_return(0.0, mixed, high="perfect")
+
+
+def test_run_offline_suite_reports_every_method():
+    from labkit.experiments.offline import OFFLINE_METHODS, run_offline_suite
+
+    rec = run_offline_suite(0, bc_iterations=3, iql_iterations=3, dql_iterations=2, episodes=1)
+    for name in OFFLINE_METHODS:
+        assert 0.0 <= rec[f"{name}/success"] <= 1.0
+        assert rec[f"{name}/train s"] >= 0.0

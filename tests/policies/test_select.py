@@ -77,3 +77,17 @@ def test_bad_arguments():
         select_by_value(cand, values, selection="softmax", temperature=0.0)
     with pytest.raises(ValueError, match="disagree"):
         select_by_value(cand, torch.zeros(2, 4))
+
+
+def test_selection_probabilities_are_the_softmax_and_argmax_its_cold_limit():
+    from labkit.policies import selection_probabilities
+
+    values = torch.tensor([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5]])
+    probs = selection_probabilities(values, temperature=0.5)
+    torch.testing.assert_close(probs, torch.softmax(values / 0.5, dim=1))
+    torch.testing.assert_close(probs.sum(1), torch.ones(2))
+    hard = selection_probabilities(values, selection="argmax")
+    assert hard.tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    torch.testing.assert_close(selection_probabilities(values, temperature=1e-4), hard)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        selection_probabilities(values, temperature=0.0)

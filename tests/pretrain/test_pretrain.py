@@ -91,6 +91,11 @@ def test_transitions_and_iql_prefer_the_rewarded_action(bandit, one_step_policy)
     assert out.shape == (4, 1, 2)
     cand = behaviour.sample_actions(torch.zeros(64, 1, 3), generator=gen(1))[:, 0, 0]
     assert out[:, 0, 0].min() > cand.median()  # best of 16 beats a typical draw
+    chunks, scores = idql.propose(torch.zeros(3, 1, 3), generator=gen(2))  # cached candidates and their Q
+    assert chunks.shape == (3, 16, 1, 2) and scores.shape == (3, 16)
+    torch.testing.assert_close(scores, chunks[:, :, 0, 0])
+    chosen = idql.sample_actions(torch.zeros(3, 1, 3), generator=gen(2))  # the same draws, then argmax
+    torch.testing.assert_close(chosen, chunks[torch.arange(3), scores.argmax(1)])
     soft = IDQLPolicy(behaviour, critic, n_samples=8, selection="softmax", temperature=0.1)
     assert soft.predict_action(torch.randn(2, 1, 3), generator=gen(0)).shape == (2, 1, 2)
     with pytest.raises(ValueError, match="selection"):

@@ -109,3 +109,23 @@ def test_action_figures_and_the_denoising_explorer():
     assert len(fig.frames) == 4 and len(fig.layout.sliders[0].steps) == 4
     with pytest.raises(ValueError, match=r"chain must be \(K \+ 1, N, H, 2\)"):
         viz.denoising_explorer(chain[0], np.zeros(2))
+
+
+def test_idql_temperature_figure_reselects_cached_candidates():
+    class Critic:
+        def q_value(self, obs, actions):
+            return actions[:, 0]
+
+    rng = np.random.default_rng(0)
+    cand = rng.uniform(-1, 1, (30, 8, 2))  # (M, N, 2)
+    values = cand[:, :, 0]  # Q = action x: argmax picks the rightmost candidate of each row
+    fig = viz.idql_temperature_figure(cand, values, (0.1, 10.0), critic=Critic(), obs=np.zeros(8), grid=9)
+    assert fig.data[0].type == "heatmap" and len(fig.layout.sliders[0].steps) == 3  # two temperatures + argmax
+    chosen = [np.asarray(d.x) for d in fig.data[2:]]
+    np.testing.assert_allclose(chosen[-1], cand[:, :, 0].max(1))  # argmax
+    assert chosen[0].mean() > chosen[1].mean()  # colder picks higher Q than hotter
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["0.1", "10", "argmax"]
+    shown = viz.idql_temperature_figure(cand, values, (0.1, 10.0), active=1)
+    assert [d.visible for d in shown.data[1:]] == [False, True, False] and shown.layout.sliders[0].active == 1
+    with pytest.raises(ValueError, match=r"candidates must be \(M, N, 2\)"):
+        viz.idql_temperature_figure(cand[0], values)

@@ -1,0 +1,196 @@
+"""The README's result tables, made from benchmarks/results/*.json (never typed by hand).
+
+Every table gives, per method, the interquartile mean (IQM) over seeds with a 95% bootstrap (BCa)
+confidence interval (``labkit.stats.summarize``), beside the mean and the per-seed values: with three
+to five seeds an interval is wide, and the table says so instead of hiding it behind one number.
+
+    python benchmarks/report.py             # print the tables
+    python benchmarks/report.py --readme    # rewrite them in README.md, between <!-- results:NAME --> markers
+
+``tests/integration/test_readme_results.py`` fails when README.md and the result files disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from labkit.stats import summarize
+
+RESULTS = Path(__file__).resolve().parent / "results"
+README = Path(__file__).resolve().parent.parent / "README.md"
+MARKER = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /results -->)", re.S)
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _interval(values, fmt: Callable[[float], str] = _pct) -> str:
+    """``IQM [low, high]`` of per-seed values (a single seed has no interval)."""
+    st = summarize(values)
+    if st["n"] < 2:
+        return fmt(st["iqm"]) + " (1 seed)"
+    lo, hi = st["iqm_ci"]
+    return f"{fmt(st['iqm'])} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def _per_seed(values, fmt: Callable[[float], str] = _pct) -> str:
+    return ", ".join(fmt(v) for v in values)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _machine(d: dict) -> str:
+    m = d.get("machine", {})
+    load = m.get("load_1min", d.get("load_average_at_start"))
+    at = f", load {load:.1f}" if isinstance(load, (int, float)) else ""
+    return f"_{m.get('cpus', '?')} cores, no GPU{at}, {m.get('date', 'date not recorded')}; `benchmarks/results/`_"
+
+
+def diffusion_policy() -> str:
+    d = _load("diffusion_policy")
+    rows = []
+    for kind, label in (("gaussian", "Gaussian BC"), ("diffusion", "diffusion policy")):
+        mine = [r for r in d["per_seed"] if r["policy"] == kind]
+        summ = next(s for s in d["summary"] if s["policy"] == kind)
+
+        def ms(key: str, summ: dict = summ) -> str:
+            v = summ.get(key)
+            return f"{v:.2f}" if isinstance(v, (int, float)) and v == v else "-"
+
+        rows.append(
+            [
+                label,
+                _interval([r["success"] for r in mine]),
+                _per_seed([r["success"] for r in mine]),
+                _interval([r["left share"] for r in mine]),
+                f"{summ['train s']:.0f}",
+                ms("DDPM-100 ms"),
+                ms("DDIM-10 ms"),
+            ]
+        )
+    header = ["policy", "success: IQM [95% CI]", "per seed", "left share of successes", "train s", "DDPM-100 ms/call",
+              "DDIM-10 ms/call"]  # fmt: skip
+    note = f"{len(d['seeds'])} seeds x {d['episodes']} episodes, {d['iterations']} iterations; " + _machine(d)
+    return _table(header, rows) + "\n\n" + note + "\n"
+
+
+def priors(task: str) -> str:
+    d = _load(f"priors_sample_efficiency_{task}")
+    budget = d["env_steps_per_run"]
+    names = {r["method"]: r for r in d["table"]}
+    labels = {"scratch": "PPO from scratch", "residual": "residual PPO on the prior", "dsrl": "DSRL (noise space)"}
+    rows = []
+    for key, label in labels.items():
+        runs = [r for r in d["runs"] if r["method"] == key]
+        if not runs:
+            continue
+        steps = [r["steps_to_threshold"] if r["steps_to_threshold"] is not None else budget for r in runs]
+        reached = sum(r["steps_to_threshold"] is not None for r in runs)
+
+        def k(v: float) -> str:
+            return f"{v / 1000:.1f}k"
+
+        table_row = next((v for n, v in names.items() if n.startswith(label.split(" (")[0])), {})
+        rows.append(
+            [
+                label,
+                _interval([r["start_success"] for r in runs]),
+                _interval([r["final_success"] for r in runs]),
+                f"{reached}/{len(runs)}",
+                _interval(steps, k) + (" (a lower bound)" if reached < len(runs) else ""),
+                str(table_row.get("env steps/s", "-")),
+            ]
+        )
+    header = ["method", "start success", "final success", "seeds reaching 90%", "env steps to 90% (budget if never)",
+              "env steps/s"]  # fmt: skip
+    note = f"{d['seeds']} seeds x {budget:,} env steps, evaluated every {d['eval_every']:,} on {d['eval_episodes']} "
+    return _table(header, rows) + "\n\n" + note + "fixed start states; " + _machine(d) + "\n"
+
+
+def offline() -> str:
+    d = _load("offline_and_dppo")
+    per = d["offline"]["per_seed"]
+    rows = []
+    for name in dict.fromkeys(r["method"] for r in per):
+        mine = [r for r in per if r["method"] == name]
+        rows.append(
+            [
+                name,
+                _interval([r["success"] for r in mine]),
+                _per_seed([r["success"] for r in mine]),
+                _interval([r["normalised return"] for r in mine], lambda v: f"{v:.2f}"),
+                f"{sum(r['train s'] for r in mine) / len(mine):.0f}",
+            ]
+        )
+    header = ["method (offline, mixed data)", "success: IQM [95% CI]", "per seed", "normalised return", "train s"]
+    note = f"{len(d['seeds'])} seeds x {d['episodes']} episodes; " + _machine(d)
+    return _table(header, rows) + "\n\n" + note + "\n"
+
+
+def dppo() -> str:
+    d = _load("offline_and_dppo")
+    per = d["dppo"]["per_seed"]
+    rows = [
+        [
+            "DPPO",
+            _interval([r["before"] for r in per]),
+            _interval([r["after"] for r in per]),
+            ", ".join(f"{_pct(r['before'])} -> {_pct(r['after'])}" for r in per),
+            f"{sum(r['env steps'] for r in per) / len(per):,.0f}",
+            f"{min(r['seconds'] for r in per):.0f}-{max(r['seconds'] for r in per):.0f}",
+        ]
+    ]
+    header = ["method", "success before: IQM [95% CI]", "after", "per seed", "env steps", "train s"]
+    return _table(header, rows) + "\n\n" + f"{len(per)} seeds x {d['episodes']} episodes; " + _machine(d) + "\n"
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    "diffusion_policy": diffusion_policy,
+    "priors_blocked": lambda: priors("blocked"),
+    "priors_pushblock": lambda: priors("pushblock"),
+    "offline": offline,
+    "dppo": dppo,
+}
+
+
+def render_readme(text: str) -> str:
+    """``text`` with every ``<!-- results:NAME -->`` block replaced by its table from the result files."""
+
+    def swap(m: re.Match) -> str:
+        name = m.group("name")
+        if name not in SECTIONS:
+            raise KeyError(f"README names results:{name}; known: {sorted(SECTIONS)}")
+        return m.group(1) + SECTIONS[name]() + m.group(4)
+
+    return MARKER.sub(swap, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--readme", action="store_true", help="rewrite the tables in README.md")
+    args = ap.parse_args(argv)
+    if args.readme:
+        README.write_text(render_readme(README.read_text()))
+        print(f"updated {README}")
+        return 0
+    for name, fn in SECTIONS.items():
+        print(f"## {name}\n\n{fn()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
