@@ -14,8 +14,9 @@
 # %% [markdown]
 # # 04b · Reward design with language models (Eureka, Text2Reward)
 #
-# **Place on the map:** A3 5.1, generative models *for* RL: the reward. Part 1 (notebook 04) learns a
-# reward from data; here a language model *writes* the reward as code, and RL tells it how well it did.
+# **Place on the map:** A1 *LLM / VLM* as the base model, put to work on A3 *5.1 Reward signal*:
+# generative models *for* RL. Part 1 (notebook 04) learns a reward from data; here a language model
+# *writes* the reward as code, and RL tells it how well it did.
 #
 # **Goals.** (1) Run Eureka's loop for real, offline: a language model proposes K reward functions as
 # Python, each trains a short PPO run, a *reward reflection* (statistics of each reward term and the
@@ -28,9 +29,9 @@
 # **Prerequisites.** Notebook 01 (PPO on `labkit/TwoRoutes-v0`, the cup's pocket); notebook 04 part 1
 # helps but is not needed.
 #
-# **Time.** About 20 minutes to read and run; about 3 minutes of compute on a 2-core laptop, most of it
-# the language model writing code on one CPU thread (timings are printed as the cells run). Replies
-# are cached on disk, so a second run skips generation. `LABKIT_SMOKE=1` runs in seconds with scripted
+# **Time.** About 20 minutes to read and run; the first code cell prints the measured compute time,
+# most of it the language model writing code on one CPU thread (each step's timing is printed as the
+# cells run). Replies are cached on disk, so a second run skips generation. `LABKIT_SMOKE=1` runs in seconds with scripted
 # replies instead of the model. To use a bigger model, point `LABKIT_LLM` at any OpenAI-compatible
 # server (see section 1) before starting the kernel.
 
@@ -55,6 +56,7 @@ from labkit.llm import (
 )
 
 SMOKE = lk.smoke_mode()
+print(lk.course.compute_time("04b_reward_design_with_llms"))
 EUREKA = DesignConfig(method="eureka", iterations=1 if SMOKE else 2, samples=3 if SMOKE else 4, temperature=0.5,
                       max_new_tokens=192, seed=0)
 TEXT2REWARD = DesignConfig(method="text2reward", iterations=1 if SMOKE else 2, samples=3 if SMOKE else 2,

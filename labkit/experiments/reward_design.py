@@ -28,8 +28,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.env_util import make_vec_env
 
+from labkit import envs  # envs.TwoRoutesEnv loads mujoco on first use: `import labkit` stays safe
 from labkit.envs.registry import make
-from labkit.envs.two_routes import TwoRoutesEnv
 from labkit.llm import (
     STATUSES,
     CachedClient,
@@ -134,12 +134,12 @@ def _two_routes_env_text() -> str:
     The action check (``validate_action``: a shape check, then a clip to [-1, 1]) is shown as the clip
     it performs, so the excerpt only names numpy.
     """
-    env = TwoRoutesEnv()
+    env = envs.TwoRoutesEnv()
     ox, oy = env.obstacle
     hw = env.CUP_HALF_WIDTH
-    obs_src = textwrap.dedent(inspect.getsource(TwoRoutesEnv._get_obs))
+    obs_src = textwrap.dedent(inspect.getsource(envs.TwoRoutesEnv._get_obs))
     keep = ("def step", "ctrl =", "do_simulation", "dist =", "success =")
-    step_src = textwrap.dedent(inspect.getsource(TwoRoutesEnv.step))
+    step_src = textwrap.dedent(inspect.getsource(envs.TwoRoutesEnv.step))
     step_src = step_src.replace('validate_action(action, "TwoRoutes")', "np.clip(action, -1.0, 1.0)")
     step = [ln for ln in step_src.splitlines() if ln.strip().startswith(keep)]
     text = (
@@ -157,7 +157,7 @@ def _two_routes_env_text() -> str:
 
 def _two_routes_abstraction() -> str:
     """Text2Reward's view: the objects and their attributes, as a compact Pythonic description."""
-    env = TwoRoutesEnv()
+    env = envs.TwoRoutesEnv()
     ox, oy = env.obstacle
     hw = env.CUP_HALF_WIDTH
     gx, gy, sx, sy = env.goal[0], env.goal[1], env.start[0], env.start[1]
@@ -215,7 +215,7 @@ def inputs_from_obs(
 def _behaviour(model: Any, seed: int, n: int = 20) -> tuple[str, str]:
     """What the trained robot does (a sentence) and a remark on what to change (Text2Reward's feedback)."""
     res = evaluate(model, ENV_ID, n, seed=seed + 50_000, deterministic=True, progress=False, batch_size=n)
-    env = TwoRoutesEnv()
+    env = envs.TwoRoutesEnv()
     ox, oy, hw = env.obstacle[0], env.obstacle[1], env.CUP_HALF_WIDTH
     ends = np.array([t[-1, 0:2] for t in res.trajectories])  # (n, 2) final positions
     start_d = float(np.linalg.norm(env.goal - env.start))

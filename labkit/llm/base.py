@@ -174,8 +174,17 @@ class LLMClient(ABC):
         """
         if n < 1:
             raise ValueError(f"n must be >= 1. Got {n}.")
-        kw = dict(max_new_tokens=max_new_tokens, temperature=temperature, stop=stop, timeout=timeout)
-        return [self.generate(messages, seed=seed + i, **kw) for i in range(n)]
+        return [
+            self.generate(
+                messages,
+                seed=seed + i,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                stop=stop,
+                timeout=timeout,
+            )
+            for i in range(n)
+        ]
 
     @abstractmethod
     def score(self, prompt: str, options: Sequence[str], *, normalize: bool = False) -> np.ndarray:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from labkit.llm.sandbox_check import CheckedCode, RewardCodeError, check_reward_source
-from labkit.llm.sandbox_worker import recv, send
+from labkit.llm.sandbox_frames import recv, send
 
 __all__ = ["SandboxLimits", "RewardOutput", "RewardProgram", "RewardRunError", "compile_reward"]
 

@@ -7,19 +7,17 @@ files) and number of processes (``RLIMIT_NPROC``: it cannot start one). Each cal
 alarm (``setitimer``). The code is checked again here (:func:`check_reward_source`) and compiled with a
 globals dict that holds only the allowed functions; the real modules are never reachable.
 
-Protocol on stdin/stdout, no pickle: a frame is a 4-byte length, a JSON header, then (optionally)
-float64 bytes whose length the header gives.
+Protocol on stdin/stdout, no pickle: the frames of ``sandbox_frames.py`` (a 4-byte length, a JSON header,
+then optionally float64 bytes whose length the header gives).
 """
 
 from __future__ import annotations
 
 import builtins
 import importlib.util
-import json
 import math
 import os
 import signal
-import struct
 import sys
 import types
 from typing import Any
@@ -32,47 +30,27 @@ except ImportError:  # Windows: no OS limits; the static check and the parent's 
     resource = None  # type: ignore[assignment]
 
 
-def _load_checker() -> types.ModuleType:
-    """The static checker, ``sandbox_check.py`` next to this file, loaded by path (stdlib only).
+def _load(name: str) -> types.ModuleType:
+    """A stdlib-only module next to this file (``sandbox_check.py``, ``sandbox_frames.py``), loaded by path.
 
-    As a script (``python -I``) nothing of labkit is importable, on purpose: ``sys.path`` is left
-    alone, so neither labkit nor its dependencies (torch, mujoco) are loaded into the worker.
+    The worker runs as a script (``python -I``): nothing of labkit is importable, on purpose (``sys.path``
+    is left alone, so neither labkit nor its dependencies, torch and mujoco, are loaded into the worker).
+    The parent process never imports this file; it starts it.
     """
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_check.py")
-    spec = importlib.util.spec_from_file_location("labkit_sandbox_check", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"labkit_{name}", path)
     if spec is None or spec.loader is None:  # pragma: no cover - a broken installation
-        raise ImportError(f"cannot load the sandbox's checker from {path}")
+        raise ImportError(f"cannot load the sandbox's {name} from {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
     spec.loader.exec_module(module)
     return module
 
 
-if __package__:  # imported by the parent process, as labkit.llm.sandbox_worker (for send / recv)
-    from labkit.llm import sandbox_check as _checker
-else:  # the worker process
-    _checker = _load_checker()
+_checker, _frames = _load("sandbox_check"), _load("sandbox_frames")
+send, recv = _frames.send, _frames.recv
 BUILTINS, MATH_FUNCS, NUMPY_FUNCS = _checker.BUILTINS, _checker.MATH_FUNCS, _checker.NUMPY_FUNCS
 RewardCodeError, check_reward_source = _checker.RewardCodeError, _checker.check_reward_source
-
-_HEADER = struct.Struct(">I")
-
-
-def send(stream, header: dict, payload: bytes = b"") -> None:
-    """Write one frame: 4-byte length of the JSON header, the header, then the payload bytes."""
-    head = json.dumps({**header, "nbytes": len(payload)}).encode()
-    stream.write(_HEADER.pack(len(head)) + head + payload)
-    stream.flush()
-
-
-def recv(stream) -> tuple[dict, bytes]:
-    """Read one frame; raises ``EOFError`` when the other side has gone."""
-    raw = stream.read(_HEADER.size)
-    if len(raw) < _HEADER.size:
-        raise EOFError
-    header = json.loads(stream.read(_HEADER.unpack(raw)[0]))
-    payload = stream.read(header["nbytes"]) if header["nbytes"] else b""
-    return header, payload
 
 
 def _namespace(bindings: dict[str, str]) -> dict:
@@ -112,7 +90,9 @@ def _as_float(value, what: str) -> float:
     return out
 
 
-def _run_rows(fn, params, layout, matrix, cpu_limit):
+def _run_rows(
+    fn: Any, params: list[str], layout: dict[str, Any], matrix: np.ndarray, cpu_limit: float
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Call ``fn`` on every row of ``matrix`` (B, D); returns (reward (B,), {term: (B,)})."""
     n = matrix.shape[0]
     reward = np.zeros(n)
@@ -189,7 +169,7 @@ def main() -> None:
                 cpu_limit = float(header.get("cpu_limit", 1.0))
                 send(stdout, {"ok": True, "entry": checked.entry, "params": params})
             elif op == "call":
-                if fn is None:
+                if fn is None or params is None or layout is None:
                     raise RewardCodeError("no reward code compiled yet")
                 matrix = np.frombuffer(payload, dtype=np.float64).reshape(header["rows"], header["cols"])  # (B, D)
                 reward, terms = _run_rows(fn, params, layout, matrix, cpu_limit)
