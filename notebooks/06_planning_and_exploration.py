@@ -409,8 +409,12 @@ if bench.exists():
     import json
 
     b = json.loads(bench.read_text())
+    for name, target in b.get("targets", {}).items():
+        values = ", ".join(f"{k} {v:.0%}" for k, v in target.items() if k != "met")
+        print(f"[{'met' if target['met'] else 'not met'}] {name}: {values}")
     for row in b.get("table", []):
-        print(row)
+        if row["part"] in ("SayCan", "ELLM / RND"):
+            print(f"{row['part']:>10} | {row['setting']:<40} {row['metric']:>8}: mean {row['mean']:.0%}")
 else:
     print("no benchmark results yet: run python benchmarks/planning.py --quick")
 print(f"this notebook ran in {time.perf_counter() - T0:.0f} s wall, {time.process_time() - C0:.0f} s CPU")
