@@ -57,7 +57,7 @@ def _sweep(fn, settings, seeds, args):
 def _stats(records, keys, by):
     out = {}
     for r in records:
-        out.setdefault(" | ".join(str(r[k]) for k in by), []).append(r)
+        out.setdefault(" / ".join(str(r[k]) for k in by), []).append(r)
     return {name: {k: summarize([r[k] for r in rs]) for k in keys} for name, rs in out.items()}
 
 
@@ -145,7 +145,7 @@ def targets(res: dict) -> dict:
             "left": left, "right": right, "met": min(left, right) >= 0.35
         }  # fmt: skip
         for env in ("TwoRoutes-v0", "TwoRoutesBlocked-v0"):
-            st = d["rollout_stats"][f"{env} | {d['guidance']['scale']} | track"]["success"]
+            st = d["rollout_stats"][f"{env} / {d['guidance']['scale']} / track"]["success"]
             t[f"guided + tracked success on {env} >= 90%"] = {"mean": st["mean"], "met": st["mean"] >= 0.9}
     s = res.get("saycan")
     if s:
@@ -225,7 +225,7 @@ def summary_rows(res: dict) -> list[dict]:
             rows.append(
                 {
                     "part": "SayCan",
-                    "setting": f"{client} | {mode}",
+                    "setting": f"{client} / {mode}",
                     "metric": "success",
                     "mean": r[mode]["success_rate"],
                     "n": len(r[mode]["episodes"]),
