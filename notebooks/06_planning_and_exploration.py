@@ -386,6 +386,7 @@ suggest = XL.ellm_suggester(client)
 for pos in ([0.0, -0.35], [-0.3, 0.0], [0.0, 0.25]):
     cap = caption_state(np.array(pos))
     print(f"{cap:40s} -> {suggest(cap)}")
+print(f"language model {client.name}: {client.hits} replies from the shipped cache, {client.misses} from the model")
 
 # %% [markdown]
 # PPO on a sparse task (reach the blue mark, behind the cup) with no intrinsic reward, with RND and
