@@ -78,6 +78,34 @@ SHIPPED: dict[str, Shipped] = {
             "diffusion prior (preset 'prior': To=2, H=8, Ta=4, DDIM 10 steps, MLP 128) trained 3,000 iterations on "
             "push_block_demos; good but not good enough (23% success over 100 episodes)",
         ),
+        Shipped(
+            "planning_diffuser.pt",
+            "labkit/TwoRoutes-v0",
+            "planner",
+            "notebook 06: Diffuser (H=64, states+actions, MLP 512, 20 DDPM steps, x0-prediction) trained 4,000 "
+            "iterations on two_routes_demos windows, and its value for the right-blocked world (load_diffuser)",
+        ),
+        Shipped(
+            "planning_decision_diffuser.pt",
+            "labkit/TwoRoutes-v0",
+            "planner",
+            "notebook 06: Decision Diffuser (H=32, states only, route/speed conditions, MLP 256) + inverse dynamics, "
+            "on two_routes_demos plus slow right-route demos; slow-left held out (load_decision_diffuser)",
+        ),
+        Shipped(
+            "planning_skills.pt",
+            "labkit/TwoRoutesSkills-v0",
+            "skills",
+            "notebook 06: one SB3 PPO holding six skill primitives (routes round the cup, marks, home) with "
+            "their values, 500k steps (load_skill_library)",
+        ),
+        Shipped(
+            "planning_llm_cache.json",
+            "labkit/TwoRoutesSkills-v0",
+            "llm_cache",
+            "notebook 06: SmolLM2-135M replies (labkit.llm CachedClient) to every SayCan and ELLM prompt of the "
+            "notebook and its quick benchmark, so they replay real model answers without loading the model",
+        ),
     )
 }
 

@@ -23,6 +23,7 @@ recomputes the per-step log-probabilities of a recorded chain under the current 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -59,6 +60,8 @@ def denoise(
     grad: bool = False,
     generator: torch.Generator | None = None,
     x_T: torch.Tensor | None = None,
+    before_step: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+    noise_scale: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Run the DDPM chain from noise to a normalised chunk.
 
@@ -71,6 +74,9 @@ def denoise(
     :param grad: keep the autograd graph (for Diffusion-QL); otherwise run under ``no_grad``.
     :param generator: source of all noise.
     :param x_T: the initial noise (B, H, A) instead of a draw.
+    :param before_step: ``fn(x_t, t) -> x_t`` applied before every step (a trajectory planner's inpainting
+        and value guidance; the caller applies its conditioning to the returned x_0 too).
+    :param noise_scale: multiplies every step's std (< 1: low-temperature sampling).
     :return: ``(x_0 (B, H, A), chain (B, record_last + 1, H, A) or None, log_probs (B, record_last) or None)``;
         ``chain[:, 0]`` is the input of the first recorded step, ``chain[:, -1] = x_0``.
     """
@@ -82,10 +88,14 @@ def denoise(
     chain, logps = [], []
     with torch.set_grad_enabled(grad):
         for k, t in enumerate(sched.timesteps.tolist()):
+            if before_step is not None:
+                x = before_step(x, t)
             recording = k >= K - record_last
             if recording and not chain:
                 chain.append(x)
             mean, std = _mean_std(denoiser, sched, x, t, cond, min_std)  # (B, H, A) each
+            if noise_scale != 1.0:
+                std = std * noise_scale
             if float(std.max()) > 0.0:
                 z = torch.randn(shape, generator=generator, device=cond.device)
                 x = mean + std * z

@@ -4,7 +4,7 @@
 >>> env = lk.make("labkit/TwoRoutes-v0", seed=0, render_mode="rgb_array")
 
 - ``registry.py``: the ids, ``register_all`` and ``make`` (gymnasium.make + a clear error for unknown ids);
-- ``two_routes.py``, ``push_block.py`` (+ ``assets/``): the tasks;
+- ``two_routes.py``, ``two_routes_skills.py``, ``push_block.py`` (+ ``assets/``): the tasks;
 - ``experts.py``: scripted experts, the SB3 adapter, the average of experts;
 - ``wrappers.py``: executing a chunk as one step; recording frames.
 """
@@ -17,7 +17,11 @@ from labkit.envs.wrappers import ActionChunkWrapper, FrameRecorder
 
 # The task classes import mujoco, which fails at import with a broken rendering backend: load them on first
 # use, so that `import labkit` and `python -m labkit doctor` still work there and name the fix.
-_TASKS = {"PushBlockEnv": "labkit.envs.push_block", "TwoRoutesEnv": "labkit.envs.two_routes"}
+_TASKS = {
+    "PushBlockEnv": "labkit.envs.push_block",
+    "TwoRoutesEnv": "labkit.envs.two_routes",
+    "TwoRoutesSkillsEnv": "labkit.envs.two_routes_skills",
+}
 
 
 def __getattr__(name: str):
@@ -37,6 +41,7 @@ __all__ = [
     "StraightUpPolicy",
     "TwoRoutesEnv",
     "TwoRoutesExpert",
+    "TwoRoutesSkillsEnv",
     "UnknownEnvError",
     "make",
     "register_all",

@@ -28,6 +28,8 @@ LABKIT_ENVS: dict[str, tuple[str, int, dict]] = {
     ),
     # Contact-rich pushing: a disk pushes a square block into a target pose (position and angle).
     "labkit/PushBlock-v0": ("labkit.envs.push_block:PushBlockEnv", 200, {}),
+    # TwoRoutes with marks, a barrier on either side (or none) and a skill to perform (notebook 06's SayCan).
+    "labkit/TwoRoutesSkills-v0": ("labkit.envs.two_routes_skills:TwoRoutesSkillsEnv", 40, {}),
 }
 
 

@@ -8,9 +8,37 @@ makers of the files shipped in ``data/``.
 - ``rewards``: notebook 04 (rewards from generative models; ``run_reward`` for the benchmark);
 - ``dppo``: notebook 10 (an under-trained policy, ``DPPO_ACTOR``, ``dppo_config``);
 - ``reward_design``: notebook 04b (Eureka / Text2Reward on TwoRoutes; ``run_loop``, ``train_reward``);
+- ``planning_diffusion``, ``planning_dd``, ``planning_language``, ``planning_explore``: notebook 06 (Diffuser,
+  Decision Diffuser, SayCan over the skill library, ELLM vs RND; ``run_*`` sweep trials);
 - ``shipped``: ``make_data``, the makers behind ``python -m labkit make-data``.
 """
 
-from labkit.experiments import diffusion_policy, distill, dppo, offline, priors, reward_design, rewards, shipped
+from labkit.experiments import (
+    diffusion_policy,
+    distill,
+    dppo,
+    offline,
+    planning_dd,
+    planning_diffusion,
+    planning_explore,
+    planning_language,
+    priors,
+    reward_design,
+    rewards,
+    shipped,
+)
 
-__all__ = ["diffusion_policy", "distill", "dppo", "offline", "priors", "reward_design", "rewards", "shipped"]
+__all__ = [
+    "diffusion_policy",
+    "distill",
+    "dppo",
+    "offline",
+    "planning_dd",
+    "planning_diffusion",
+    "planning_explore",
+    "planning_language",
+    "priors",
+    "reward_design",
+    "rewards",
+    "shipped",
+]

@@ -17,6 +17,9 @@ from labkit.data.shipped import DATA_DIR, SHIPPED, entry, load_demos
 from labkit.envs.experts import PushBlockExpert, TwoRoutesExpert
 from labkit.envs.registry import make
 from labkit.experiments.offline import collect_mixed_dataset
+from labkit.experiments.planning_dd import make_decision_diffuser
+from labkit.experiments.planning_diffusion import make_diffuser
+from labkit.experiments.planning_language import make_llm_cache, make_skill_library
 from labkit.rollout import collect
 from labkit.train.bc import behaviour_cloning
 from labkit.train.checkpoint import save_checkpoint
@@ -73,6 +76,10 @@ MAKERS: dict[str, Callable[[Path], None]] = {
     "two_routes_prior": _prior("two_routes_prior", "two_routes_demos"),
     "push_block_demos": _demos("push_block_demos", "labkit/PushBlock-v0", PushBlockExpert(), "PushBlockExpert()"),
     "push_block_prior": _prior("push_block_prior", "push_block_demos"),
+    "planning_diffuser": make_diffuser,
+    "planning_decision_diffuser": make_decision_diffuser,
+    "planning_skills": make_skill_library,
+    "planning_llm_cache": make_llm_cache,  # after planning_skills: SayCan's prompts follow the skills' values
 }
 assert set(MAKERS) == set(SHIPPED), "every shipped file needs a maker"
 

@@ -27,6 +27,8 @@ def test_listed_with_current_hash_and_command(name):
 
 @pytest.mark.parametrize("name", list(SHIPPED))
 def test_loads_validated_for_its_env(name):
+    if SHIPPED[name].kind not in ("dataset", "policy"):
+        pytest.skip(f"a {SHIPPED[name].kind}: its own package loads it (tested there)")
     obj = lk.load(name)
     env_id = SHIPPED[name].env_id
     if SHIPPED[name].kind == "dataset":
