@@ -36,6 +36,7 @@ from labkit import (  # noqa: E402
     pretrain,
     train,
     viz,
+    world_models,
 )
 from labkit.course import check  # noqa: E402
 from labkit.data import ChunkDataset, EpisodeDataset  # noqa: E402
@@ -88,4 +89,5 @@ __all__ = [
     "sweep",
     "train",
     "viz",
+    "world_models",
 ]

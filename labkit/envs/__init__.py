@@ -6,7 +6,8 @@
 - ``registry.py``: the ids, ``register_all`` and ``make`` (gymnasium.make + a clear error for unknown ids);
 - ``two_routes.py``, ``push_block.py`` (+ ``assets/``): the tasks;
 - ``experts.py``: scripted experts, the SB3 adapter, the average of experts;
-- ``wrappers.py``: executing a chunk as one step; recording frames.
+- ``wrappers.py``: executing a chunk as one step; recording frames;
+- ``pixels.py``: ``PixelObservation`` (a task seen through a camera) and ``labkit/TwoRoutesPixels-v0``.
 """
 
 import importlib
@@ -17,7 +18,11 @@ from labkit.envs.wrappers import ActionChunkWrapper, FrameRecorder
 
 # The task classes import mujoco, which fails at import with a broken rendering backend: load them on first
 # use, so that `import labkit` and `python -m labkit doctor` still work there and name the fix.
-_TASKS = {"PushBlockEnv": "labkit.envs.push_block", "TwoRoutesEnv": "labkit.envs.two_routes"}
+_TASKS = {
+    "PushBlockEnv": "labkit.envs.push_block",
+    "TwoRoutesEnv": "labkit.envs.two_routes",
+    "PixelObservation": "labkit.envs.pixels",
+}
 
 
 def __getattr__(name: str):
@@ -31,6 +36,7 @@ __all__ = [
     "ActionChunkWrapper",
     "AverageOfExperts",
     "FrameRecorder",
+    "PixelObservation",
     "PushBlockEnv",
     "PushBlockExpert",
     "SB3Expert",

@@ -28,6 +28,8 @@ LABKIT_ENVS: dict[str, tuple[str, int, dict]] = {
     ),
     # Contact-rich pushing: a disk pushes a square block into a target pose (position and angle).
     "labkit/PushBlock-v0": ("labkit.envs.push_block:PushBlockEnv", 200, {}),
+    # TwoRoutes seen through its top camera: observations are (3, 64, 64) uint8 frames (info["state"]: the state).
+    "labkit/TwoRoutesPixels-v0": ("labkit.envs.pixels:two_routes_pixels", 100, {"size": 64}),
 }
 
 

@@ -6,9 +6,10 @@ makers of the files shipped in ``data/``.
 - ``offline``: notebook 08 (the mixed-quality data, ``train_offline_suite``);
 - ``distill``: notebook 11 (RLDG, RPD, consistency distillation; ``run_part`` for the benchmark);
 - ``dppo``: notebook 10 (an under-trained policy, ``DPPO_ACTOR``, ``dppo_config``);
+- ``world_models``: notebook 05 (representations from frames, PPO on them, SAC with a world model; ``run_trial``);
 - ``shipped``: ``make_data``, the makers behind ``python -m labkit make-data``.
 """
 
-from labkit.experiments import diffusion_policy, distill, dppo, offline, priors, shipped
+from labkit.experiments import diffusion_policy, distill, dppo, offline, priors, shipped, world_models
 
-__all__ = ["diffusion_policy", "distill", "dppo", "offline", "priors", "shipped"]
+__all__ = ["diffusion_policy", "distill", "dppo", "offline", "priors", "shipped", "world_models"]
