@@ -10,7 +10,9 @@ embedded inline.
   landscape, action clouds, a slider over IDQL's temperature;
 - ``success_by_variant_figure``, ``latency_success_figure``, ``loss_figure``: notebook 11 (distillation);
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
-  noise, failure distances; ``show_video(s)``: inline videos.
+  noise, failure distances; ``show_video(s)``: inline videos;
+- ``latent_map_figure``, ``neighbours_figure``, ``distance_over_episode_figure``, ``reward_scatter_figure``,
+  ``compounding_figure`` (a rollout-length slider), ``disagreement_map_figure``: notebook 05 (world models).
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure, idql_temperature_figure
@@ -23,8 +25,22 @@ from labkit.viz.objectives import ppo_clip_figure
 from labkit.viz.palette import color_of
 from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
 from labkit.viz.video import encode_mp4, show_video, show_videos
+from labkit.viz.world_models import (
+    compounding_figure,
+    disagreement_map_figure,
+    distance_over_episode_figure,
+    latent_map_figure,
+    neighbours_figure,
+    reward_scatter_figure,
+)
 
 __all__ = [
+    "reward_scatter_figure",
+    "neighbours_figure",
+    "latent_map_figure",
+    "distance_over_episode_figure",
+    "disagreement_map_figure",
+    "compounding_figure",
     "action_cloud_figure",
     "action_direction_figure",
     "action_value_figure",
