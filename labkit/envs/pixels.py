@@ -13,6 +13,8 @@ The frames are channel-first, the layout SB3's ``CnnPolicy`` and torch convoluti
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import mujoco
 import numpy as np
@@ -39,7 +41,8 @@ class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, size=size, camera=camera, antialias=antialias, task_id=task_id)
         gym.ObservationWrapper.__init__(self, env)
-        model = getattr(env.unwrapped, "model", None)
+        self._base: Any = env.unwrapped  # a MujocoEnv: has model and data
+        model = getattr(self._base, "model", None)
         if not isinstance(model, mujoco.MjModel):
             raise TypeError(
                 f"PixelObservation needs a MuJoCo env (env.unwrapped.model). Got {type(env.unwrapped).__name__}."
@@ -57,7 +60,7 @@ class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
 
     def _frame(self) -> np.ndarray:
         if self._renderer is None:  # lazily, so that a pickled / vectorised copy makes its own context
-            model = self.env.unwrapped.model
+            model = self._base.model
             samples = model.vis.quality.offsamples
             if not self.antialias:
                 model.vis.quality.offsamples = 0  # read once, when the context is made
@@ -65,7 +68,7 @@ class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
                 self._renderer = mujoco.Renderer(model, self.size, self.size)
             finally:
                 model.vis.quality.offsamples = samples
-        self._renderer.update_scene(self.env.unwrapped.data, camera=self.camera)
+        self._renderer.update_scene(self._base.data, camera=self.camera)
         return np.ascontiguousarray(self._renderer.render().transpose(2, 0, 1))  # (H, W, 3) -> (3, H, W)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:

@@ -278,7 +278,9 @@ def agent_env(kind: str, rep: Representation | None = None, size: int = IMAGE_SI
         if kind == "state":
             return env
         pixels = envs.PixelObservation(env, size=size)
-        return pixels if kind == "pixels" else LatentObservation(pixels, rep)
+        if kind == "pixels" or rep is None:
+            return pixels
+        return LatentObservation(pixels, rep)
 
     return factory
 
@@ -429,7 +431,7 @@ def run_sac(
         )
     model = SAC("MlpPolicy", env, seed=seed, verbose=0, **kwargs)
     if mbpo is not None:
-        obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+        obs_dim, act_dim = int(np.prod(env.observation_space.shape or ())), int(np.prod(env.action_space.shape or ()))
         ensemble = ProbabilisticEnsemble(obs_dim, act_dim, mbpo.ensemble, seed=seed)
         reward_fn = spec.reward_fn if mbpo.known_reward else None
         callbacks.append(ModelRolloutCallback(ensemble, mbpo.model, done_fn=spec.done_fn, reward_fn=reward_fn))

@@ -43,7 +43,8 @@ class EncoderConfig:
             raise ValueError(f"latent_dim must be >= 1. Got {self.latent_dim}.")
         if len(self.channels) != 3 or min(self.channels) < 1:
             raise ValueError(f"channels must be three positive ints. Got {self.channels}.")
-        self.channels = tuple(int(c) for c in self.channels)
+        c0, c1, c2 = (int(c) for c in self.channels)
+        self.channels = (c0, c1, c2)
 
     @property
     def grid(self) -> int:

@@ -69,6 +69,12 @@ class _BatchedLinear(nn.Module):
 class ProbabilisticEnsemble(nn.Module):
     """K Gaussian dynamics-and-reward models for observations ``(D,)`` and actions ``(A,)``."""
 
+    in_mean: torch.Tensor
+    in_std: torch.Tensor
+    out_mean: torch.Tensor
+    out_std: torch.Tensor
+    elites: torch.Tensor
+
     def __init__(self, obs_dim: int, action_dim: int, config: EnsembleConfig | None = None, seed: int = 0) -> None:
         super().__init__()
         self.config = c = config or EnsembleConfig()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -134,13 +135,18 @@ class ModelRolloutCallback(BaseCallback):
         self.seconds = {"fit": 0.0, "rollout": 0.0}  # wall
         self.cpu_seconds = {"fit": 0.0, "rollout": 0.0}  # this process's CPU
 
+    @property
+    def _sac(self) -> Any:
+        """The SB3 SAC being trained (typed loosely: BaseAlgorithm has no replay buffer or actor)."""
+        return self.model
+
     def _on_training_start(self) -> None:
-        if not isinstance(self.model.replay_buffer, MixedReplayBuffer):
+        if not isinstance(self._sac.replay_buffer, MixedReplayBuffer):
             raise TypeError("ModelRolloutCallback needs SAC(..., replay_buffer_class=MixedReplayBuffer).")
 
     def _fit(self) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
-        obs, act, nxt, rew = self.model.replay_buffer.real_transitions()
+        obs, act, nxt, rew = self._sac.replay_buffer.real_transitions()
         out = self.ensemble.fit(obs, act, nxt, rew, self.config.fit_steps)
         self.seconds["fit"] += time.perf_counter() - t0
         self.cpu_seconds["fit"] += time.process_time() - c0
@@ -151,12 +157,12 @@ class ModelRolloutCallback(BaseCallback):
     @torch.no_grad()
     def _rollout(self) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
-        buf: MixedReplayBuffer = self.model.replay_buffer
+        buf: MixedReplayBuffer = self._sac.replay_buffer
         obs_all = buf.real_transitions()[0]
         obs = obs_all[np.random.randint(0, len(obs_all), size=self.config.rollout_starts)]  # (B, D)
         spreads = []
         for _ in range(self.config.rollout_length):
-            act = self.model.actor(torch.as_tensor(obs), deterministic=False).numpy()  # (B, A), SAC's scaled actions
+            act = self._sac.actor(torch.as_tensor(obs), deterministic=False).numpy()  # (B, A), SAC's scaled actions
             nxt, rew, spread = self.ensemble.step(obs, act, sample=self.config.sample)
             if self.reward_fn is not None:
                 rew = self.reward_fn(obs, act, nxt)

@@ -53,6 +53,9 @@ class RepresentationSpec:
 class Representation(nn.Module):
     """A trained :class:`ConvEncoder` plus its :class:`RepresentationSpec` and latent statistics."""
 
+    z_mean: torch.Tensor
+    z_std: torch.Tensor
+
     def __init__(self, encoder: ConvEncoder, spec: RepresentationSpec) -> None:
         super().__init__()
         self.encoder, self.spec = encoder, spec

@@ -30,9 +30,10 @@ def _number(x: Any) -> float:
 )
 def _vip_loss(fn: Any) -> tuple[bool, str]:
     gen = torch.Generator().manual_seed(5)
-    e = [torch.randn(64, 8, generator=gen) for _ in range(4)]  # (B, d) start, goal, o_t, o_t+1
+    e0, eg, et, et1 = (torch.randn(64, 8, generator=gen) for _ in range(4))  # (B, d) start, goal, o_t, o_t+1
     for gamma in (0.9, 0.98):
-        got, expected = _number(fn(*[x.clone() for x in e], gamma=gamma)), float(vip_loss(*e, gamma=gamma))
+        got = _number(fn(e0.clone(), eg.clone(), et.clone(), et1.clone(), gamma=gamma))
+        expected = float(vip_loss(e0, eg, et, et1, gamma=gamma))
         if abs(got - expected) > 1e-4 * max(1.0, abs(expected)):
             return False, f"gamma = {gamma}: you give {got:.4f}, labkit.world_models.vip_loss gives {expected:.4f}"
     return True, "matches labkit.world_models.vip_loss for gamma = 0.9 and 0.98"
