@@ -12,9 +12,16 @@ wall time, and env steps / seconds until the training success (last 100 episodes
     python benchmarks/offline_and_dppo.py            # 3 seeds each, full budget (~12 min on 2 cores)
     python benchmarks/offline_and_dppo.py --quick    # 1 seed, small budgets (~2 min)
     python benchmarks/offline_and_dppo.py --only dppo
+    python benchmarks/offline_and_dppo.py --only sweep   # notebook 10's cached runs (~40 min, loaded 2 cores)
 
 Results go to benchmarks/results/offline_and_dppo[_quick].json. Seeds run through labkit.sweep
 (--backend process|ray, --workers, --address, --out to resume); tables give means, IQMs and 95% bootstrap CIs.
+``--only sweep`` writes
+offline_and_dppo_sweep.json (after every run, so a partial sweep is usable): for the same seeds,
+DPPO fine-tuning the last 1, 3 or all 10 denoising steps, DPPO with one ratio per chain
+(``logprob_mode="chain"``) and with ``min_std=0.02``, and the two baselines of notebook 10 (Gaussian
+PPO, residual PPO with SB3 on the frozen diffusion policy), each with its training history, success
+before and after, env steps and seconds. Notebook 10's slider and its exercises' answers read it.
 Targets: an offline-RL-with-diffusion method beats both BC baselines (success and normalised
 return, mean over seeds); DPPO takes the policy from <= 50% to >= 90% success within 10 minutes of CPU.
 """
@@ -22,6 +29,7 @@ return, mean over seeds); DPPO takes the policy from <= 50% to >= 90% success wi
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import sys
 from pathlib import Path
@@ -30,11 +38,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import table, write_results
 
-from labkit.experiments.dppo import run_dppo
+from labkit import evaluate, load
+from labkit.experiments.dppo import DPPO_ACTOR, dppo_config, pretrain_diffusion, pretrain_gaussian, run_dppo
 from labkit.experiments.offline import OFFLINE_METHODS, run_offline_suite
+from labkit.finetune import DiffusionPPOActor, GaussianPPOActor, finetune_ppo, make_residual_env
 from labkit.stats import summarize
 from labkit.sweep import BACKENDS, run
 
+ENV_ID = "labkit/TwoRoutes-v0"
 OFFLINE = list(OFFLINE_METHODS)
 
 
@@ -121,12 +132,88 @@ def run_dppo_seeds(seeds, budget: dict, episodes: int, pretrain_iterations: int,
     return rows, {"checks": checks, "stats": stats}
 
 
+#: the sweep's runs: name -> (kind, DiffusionPPOActor overrides, dppo_config overrides)
+SWEEP: dict[str, tuple[str, dict, dict]] = {
+    "DPPO, last 1 step": ("dppo", {"ft_denoising_steps": 1}, {}),
+    "DPPO, last 3 steps": ("dppo", {"ft_denoising_steps": 3}, {}),
+    "DPPO, all 10 steps": ("dppo", {}, {}),
+    "Gaussian PPO": ("gaussian", {}, {}),
+    "residual PPO (SB3)": ("residual", {}, {}),
+    "DPPO, one ratio per chain": ("dppo", {}, {"logprob_mode": "chain"}),
+    "DPPO, min_std 0.02": ("dppo", {"min_std": 0.02}, {}),
+}
+_KEEP = ("iteration", "env_steps", "seconds", "success_rate", "mean_return", "episodes", "approx_kl", "clip_frac")
+
+
+def _residual(prior, seed: int, budget: dict, episodes: int) -> tuple[list[dict], float, float, int, float]:
+    """SB3's PPO on a bounded correction to the frozen ``prior`` (notebook 07's residual RL)."""
+    import time
+
+    from stable_baselines3 import PPO
+
+    env = make_residual_env(ENV_ID, prior, n_envs=8, scale=0.3, seed=seed, sampler="ddpm", num_inference_steps=10)
+    t0 = time.perf_counter()
+    model = PPO("MlpPolicy", env, n_steps=128, batch_size=256, seed=seed, verbose=0)
+    model.learn(budget["total_env_steps"])
+    seconds = time.perf_counter() - t0
+    after = evaluate(model, ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
+    return [], float(after.success_rate), float(after.returns.mean()), budget["total_env_steps"], seconds
+
+
+def run_sweep(seeds, budget: dict, episodes: int, names: list[str], out: str) -> dict:
+    """Every run of ``SWEEP`` named in ``names`` over ``seeds``; the results file is rewritten after each run."""
+    demos = load("two_routes_demos")
+    payload: dict = {"seeds": list(seeds), "episodes": episodes, "dppo_budget": budget, "pretrain_iterations": 200}
+    runs: dict[str, list[dict]] = {}
+    priors = {s: pretrain_diffusion(demos, iterations=200, seed=s, progress=False) for s in seeds}
+    gaussians: dict = {}
+    for name in names:
+        kind, actor_kw, cfg_kw = SWEEP[name]
+        for seed in seeds:
+            if kind == "residual":
+                prior = priors[seed]
+                before = evaluate(prior, ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
+                history, after_s, after_r, steps, secs = _residual(prior, seed, budget, episodes)
+            else:
+                if kind == "gaussian":
+                    if seed not in gaussians:
+                        gaussians[seed] = pretrain_gaussian(demos, iterations=200, seed=seed, progress=False)
+                    actor = GaussianPPOActor(copy.deepcopy(gaussians[seed]))
+                else:
+                    actor = DiffusionPPOActor(copy.deepcopy(priors[seed]), **{**DPPO_ACTOR, **actor_kw})
+                before = evaluate(actor, ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
+                res = finetune_ppo(actor, ENV_ID, dppo_config(seed=seed, **budget, **cfg_kw), progress=False)
+                after = evaluate(actor, ENV_ID, episodes, seed=1000, generator_seed=seed, progress=False)
+                history = [{k: h[k] for k in _KEEP} for h in res.history]
+                after_s, after_r = after.success_rate, float(after.returns.mean())
+                steps, secs = res.env_steps, res.seconds
+            runs.setdefault(name, []).append(
+                {
+                    "seed": seed,
+                    "before": float(before.success_rate),
+                    "after": float(after_s),
+                    "return before": float(before.returns.mean()),
+                    "return after": after_r,
+                    "env steps": int(steps),
+                    "seconds": float(secs),
+                    "history": history,
+                }
+            )
+            print(
+                f"{name} seed {seed}: {before.success_rate:.0%} -> {after_s:.0%} in {steps} env steps, {secs:.0f} s",
+                flush=True,
+            )
+            write_results(out, {**payload, "runs": runs})
+    return runs
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 seed, small budgets (< 3 minutes)")
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--episodes", type=int, default=None, help="evaluation episodes per policy and seed")
-    ap.add_argument("--only", choices=["offline", "dppo"], default=None)
+    ap.add_argument("--only", choices=["offline", "dppo", "sweep"], default=None)
+    ap.add_argument("--runs", default=None, help=f"sweep: comma-separated subset of {list(SWEEP)}")
     ap.add_argument(
         "--backend", choices=BACKENDS, default="sequential", help="labkit.sweep backend (timings: sequential)"
     )

@@ -158,12 +158,50 @@ def dppo() -> str:
     return _table(header, rows) + "\n\n" + f"{len(per)} seeds x {d['episodes']} episodes; " + _machine(d) + "\n"
 
 
+def reward_design() -> str:
+    d = _load("reward_design_quick")
+    rows = []
+    for method, label in (("eureka", "Eureka (sampling + reflection)"), ("text2reward", "Text2Reward")):
+        st = d["summary"].get(method)
+        if not st:
+            continue
+
+        def share(key: str, st: dict = st) -> str:
+            s = st[key]
+            return _pct(s["mean"]) + (f" [{_pct(s['mean_ci'][0])}, {_pct(s['mean_ci'][1])}]" if s["n"] > 1 else "")
+
+        rows.append(
+            [
+                label,
+                str(st["n_seeds"]),
+                str(st["n_candidates"]),
+                share("parse"),
+                share("accepted"),
+                share("run"),
+                share("beats_sparse"),
+                f"{st['generation_cpu_seconds']:.0f}",
+            ]
+        )
+    header = ["loop", "seeds", "candidates", "parse", "pass the sandbox", "train a policy", "beat sparse",
+              "generation CPU s"]  # fmt: skip
+    refs = d["references"]
+    dense = ", ".join(_pct(v) for v in refs["dense"].values())
+    sparse = ", ".join(_pct(v) for v in refs["sparse"].values())
+    m = d["model"]
+    note = (
+        f"quick run (`--quick`), model {m['name']} at {m['tokens_per_cpu_second']:.0f} tokens per CPU second; "
+        f"references per seed: dense reward {dense}, sparse {sparse}; shares are means [95% CI] over seeds; "
+    )
+    return _table(header, rows) + "\n\n" + note + _machine(d) + "\n"
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "diffusion_policy": diffusion_policy,
     "priors_blocked": lambda: priors("blocked"),
     "priors_pushblock": lambda: priors("pushblock"),
     "offline": offline,
     "dppo": dppo,
+    "reward_design": reward_design,
 }
 
 

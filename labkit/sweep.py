@@ -172,6 +172,7 @@ class SweepResult:
                     x=xs + xs[::-1],
                     y=hi + lo[::-1],
                     fill="toself",
+                    mode="lines",  # no markers on the band (plotly adds them to short traces)
                     fillcolor=rgba(color, 0.2),
                     line=dict(width=0),
                     hoverinfo="skip",

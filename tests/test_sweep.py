@@ -80,5 +80,7 @@ def test_iqm_and_bootstrap_match_scipy():
     ).confidence_interval
     assert ours == pytest.approx((ref.low, ref.high), rel=1e-6)
     assert lk.stats.bootstrap_ci([0.7]) == (0.7, 0.7)
+    # the IQM's CI is computed vectorised (fast); any other statistic one resample at a time: the same numbers
+    assert lk.stats.bootstrap_ci(x, lk.stats.iqm) == pytest.approx(lk.stats.bootstrap_ci(x, lambda v: lk.stats.iqm(v)))
     s = lk.stats.summarize([1.0, 1.0, np.nan])
     assert s["n"] == 2 and s["mean_ci"] == (1.0, 1.0)

@@ -7,13 +7,14 @@ from labkit.course.doctor import doctor
 from labkit.course.notebooks import error_outputs, execute_notebook, export_html, prepare_for_html, run_notebooks
 from labkit.course.site import build_site
 from labkit.course.taxonomy import LEAVES, NOTEBOOKS, Leaf, leaf_table, notebook_available, taxonomy_figure
-from labkit.course.timing import compute_time
+from labkit.course.timing import benchmark_result, compute_time
 
 __all__ = [
     "EXERCISES",
     "LEAVES",
     "NOTEBOOKS",
     "Leaf",
+    "benchmark_result",
     "build_site",
     "check",
     "check_close",

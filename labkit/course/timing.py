@@ -13,9 +13,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS", "compute_time", "notebook_times"]
+__all__ = ["RESULTS", "RESULTS_DIR", "benchmark_result", "compute_time", "notebook_times"]
 
-RESULTS = Path(__file__).resolve().parent.parent.parent / "benchmarks" / "results" / "notebook_times.json"
+RESULTS_DIR = Path(__file__).resolve().parent.parent.parent / "benchmarks" / "results"
+RESULTS = RESULTS_DIR / "notebook_times.json"
+
+
+def benchmark_result(name: str) -> dict[str, Any]:
+    """``benchmarks/results/<name>.json`` as a dict, for a notebook to print its numbers from.
+
+    Raises ``FileNotFoundError`` naming the benchmark to run when the file is missing.
+    """
+    path = RESULTS_DIR / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no {path.name} in benchmarks/results: run the benchmark that writes it first")
+    return json.loads(path.read_text())
 
 
 def notebook_times() -> dict[str, Any]:

@@ -11,7 +11,7 @@
 The networks are in ``labkit.models``; the policies built from them in ``labkit.policies``.
 """
 
-from labkit.diffusion.chain import denoise, gaussian_log_prob, step_log_probs
+from labkit.diffusion.chain import denoise, gaussian_log_prob, step_distributions, step_log_probs
 from labkit.diffusion.scheduler import DDIMScheduler, DDPMScheduler, SchedulerOutput, make_betas
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "denoise",
     "gaussian_log_prob",
     "make_betas",
+    "step_distributions",
     "step_log_probs",
 ]

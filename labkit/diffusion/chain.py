@@ -29,7 +29,7 @@ from torch import nn
 
 from labkit.diffusion.scheduler import DDPMScheduler
 
-__all__ = ["denoise", "gaussian_log_prob", "step_log_probs"]
+__all__ = ["denoise", "gaussian_log_prob", "step_distributions", "step_log_probs"]
 
 
 def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -99,6 +99,21 @@ def denoise(
     return x, torch.stack(chain, dim=1), torch.stack(logps, dim=1)  # (B, R+1, H, A), (B, R)
 
 
+def step_distributions(
+    denoiser: nn.Module, cond: torch.Tensor, sched: DDPMScheduler, chain: torch.Tensor, min_std: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Gaussian of each recorded step: step j drew ``chain[:, j + 1] ~ N(means[:, j], stds[:, j]^2)``.
+
+    :param cond: (B, C) encoded observations.
+    :param chain: (B, R + 1, H, A) from ``denoise(..., record_last=R)``.
+    :return: ``(means, stds)``, each (B, R, H, A); stds already clipped at ``min_std``.
+    """
+    R = chain.shape[1] - 1  # chain: (B, R + 1, H, A)
+    timesteps = sched.timesteps.tolist()[len(sched.timesteps) - R :]
+    pairs = [_mean_std(denoiser, sched, chain[:, j], t, cond, min_std) for j, t in enumerate(timesteps)]
+    return torch.stack([m for m, _ in pairs], dim=1), torch.stack([s for _, s in pairs], dim=1)
+
+
 def step_log_probs(
     denoiser: nn.Module, cond: torch.Tensor, sched: DDPMScheduler, chain: torch.Tensor, min_std: float
 ) -> torch.Tensor:
@@ -108,10 +123,6 @@ def step_log_probs(
     :param chain: (B, R + 1, H, A) from ``denoise(..., record_last=R)``.
     :return: (B, R), differentiable with respect to the denoiser.
     """
-    R = chain.shape[1] - 1  # chain: (B, R + 1, H, A)
-    timesteps = sched.timesteps.tolist()[len(sched.timesteps) - R :]
-    out = []
-    for j, t in enumerate(timesteps):
-        mean, std = _mean_std(denoiser, sched, chain[:, j], t, cond, min_std)  # (B, H, A)
-        out.append(gaussian_log_prob(chain[:, j + 1], mean, std))  # (B,)
-    return torch.stack(out, dim=1)  # (B, R)
+    means, stds = step_distributions(denoiser, cond, sched, chain, min_std)  # (B, R, H, A) each
+    R = means.shape[1]
+    return torch.stack([gaussian_log_prob(chain[:, j + 1], means[:, j], stds[:, j]) for j in range(R)], dim=1)

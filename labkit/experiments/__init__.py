@@ -6,10 +6,11 @@ makers of the files shipped in ``data/``.
 - ``offline``: notebook 08 (the mixed-quality data, ``train_offline_suite``);
 - ``distill``: notebook 11 (RLDG, RPD, consistency distillation; ``run_part`` for the benchmark);
 - ``dppo``: notebook 10 (an under-trained policy, ``DPPO_ACTOR``, ``dppo_config``);
+- ``reward_design``: notebook 04b (Eureka / Text2Reward on TwoRoutes; ``run_loop``, ``train_reward``);
 - ``world_models``: notebook 05 (representations from frames, PPO on them, SAC with a world model; ``run_trial``);
 - ``shipped``: ``make_data``, the makers behind ``python -m labkit make-data``.
 """
 
-from labkit.experiments import diffusion_policy, distill, dppo, offline, priors, shipped, world_models
+from labkit.experiments import diffusion_policy, distill, dppo, offline, priors, reward_design, shipped, world_models
 
-__all__ = ["diffusion_policy", "distill", "dppo", "offline", "priors", "shipped", "world_models"]
+__all__ = ["diffusion_policy", "distill", "dppo", "offline", "priors", "reward_design", "shipped", "world_models"]

@@ -14,7 +14,7 @@ Policy-specific (DPPO: PPO through the denoising chain)::
 """
 
 from labkit.finetune.dppo import DiffusionPPOActor, GaussianPPOActor
-from labkit.finetune.dsrl import NoiseSpaceVecEnv, make_noise_space_env
+from labkit.finetune.dsrl import NoiseSpaceVecEnv, ShiftedNoiseAgent, make_noise_space_env, noise_shift_rollouts
 from labkit.finetune.ppo import PPOConfig, compute_gae, finetune_ppo, make_chunk_vec_env, ppo_clip_loss
 from labkit.finetune.prior import env_id_of, prior_runner
 from labkit.finetune.residual import ResidualVecEnv, make_residual_env
@@ -27,12 +27,14 @@ __all__ = [
     "PPOConfig",
     "ResidualVecEnv",
     "SampleSelectSAC",
+    "ShiftedNoiseAgent",
     "compute_gae",
     "env_id_of",
     "finetune_ppo",
     "make_chunk_vec_env",
     "make_noise_space_env",
     "make_residual_env",
+    "noise_shift_rollouts",
     "ppo_clip_loss",
     "prior_runner",
 ]

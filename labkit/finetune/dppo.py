@@ -32,7 +32,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from labkit.diffusion.chain import denoise, gaussian_log_prob, step_log_probs
+from labkit.diffusion.chain import denoise, gaussian_log_prob, step_distributions, step_log_probs
 from labkit.diffusion.scheduler import DDPMScheduler
 from labkit.policies.base import ChunkConfig
 from labkit.policies.diffusion import DiffusionPolicy
@@ -122,6 +122,12 @@ class DiffusionPPOActor(_PPOActor):
     def log_prob(self, obs: torch.Tensor, sample: torch.Tensor) -> torch.Tensor:
         """Per-step log-probs (B, R) of a recorded chain under the current weights."""
         return step_log_probs(self.policy.denoiser, self.policy.encode_obs(obs), self.sched, sample, self.min_std)
+
+    def step_distributions(self, obs: torch.Tensor, sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Gaussian of each recorded step of ``sample`` (B, R+1, H, A): ``(means, stds)``, each (B, R, H, A)."""
+        with torch.no_grad():
+            cond = self.policy.encode_obs(obs)
+            return step_distributions(self.policy.denoiser, cond, self.sched, sample, self.min_std)
 
 
 class GaussianPPOActor(_PPOActor):

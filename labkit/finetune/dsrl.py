@@ -30,6 +30,10 @@ Choices (documented so a learner can change them):
 
 Recorded for plotting: ``steered_noise()`` (decisions * n_envs, H * A), to compare with N(0, I).
 ``deploy(agent, n)`` runs a trained agent on the plain env (``labkit.evaluate(agent, env_id)`` uses it).
+
+What moving the noise does, before any training: ``noise_shift_rollouts(prior, env_id, shifts)`` runs
+the frozen prior with x_T = z + shift on chosen coordinates (``ShiftedNoiseAgent``), z ~ N(0, I) drawn
+alike for every shift; ``labkit.viz.noise_shift_figure`` draws the paths with a slider over the shift.
 """
 
 from __future__ import annotations
@@ -45,9 +49,10 @@ from labkit.envs.wrappers import ActionChunkWrapper
 from labkit.finetune.prior import PriorActor, env_id_of, monitored_vec_env, prior_runner
 from labkit.policies.base import ChunkPolicy, PolicyMismatchError, check_fits
 from labkit.policies.diffusion import DiffusionPolicy
+from labkit.rollout import EvalResult, evaluate
 from labkit.runtime import check_int
 
-__all__ = ["NoiseSpaceVecEnv", "make_noise_space_env"]
+__all__ = ["NoiseSpaceVecEnv", "ShiftedNoiseAgent", "make_noise_space_env", "noise_shift_rollouts"]
 
 
 class _NoiseActor(PriorActor):
@@ -186,3 +191,59 @@ def make_noise_space_env(
         raise ValueError(f"n_action_steps must be in [1, {prior.config.n_action_steps}] (the prior's Ta). Got {Ta}.")
     venv = monitored_vec_env(env_id, n_envs, seed=seed, render=render, chunk=Ta)
     return NoiseSpaceVecEnv(venv, prior, bound, seed=seed, **kwargs)
+
+
+class ShiftedNoiseAgent:
+    """A stand-in DSRL agent: it picks x_T = z + shift on ``coords``, z ~ N(0, I) from its own seeded stream.
+
+    Shift 0 is the prior's own sampling. ``labkit.evaluate(agent, env_id)`` runs it on the plain env
+    through its ``NoiseSpaceVecEnv`` (``get_env``), as a trained agent would run.
+
+    :param env: the noise-space env whose box and chunk shape the noise has.
+    :param shift: added to the noise coordinates ``coords``.
+    :param coords: which of the H * A coordinates to shift (``slice(0, None, 2)``: the first action
+        axis of every step of the chunk, e.g. TwoRoutes' x velocity).
+    """
+
+    def __init__(self, env: NoiseSpaceVecEnv, shift: float, coords: slice = slice(None), *, seed: int = 0) -> None:
+        self.env, self.shift, self.coords = env, float(shift), coords
+        self.rng = np.random.default_rng(seed)
+
+    def get_env(self) -> NoiseSpaceVecEnv:
+        return self.env
+
+    def predict(
+        self, observation: np.ndarray, state: Any = None, episode_start: Any = None, deterministic: bool = False
+    ) -> tuple[np.ndarray, Any]:
+        """observation (R, obs_dim) -> noise (R, H * A): N(0, I) draws, shifted on ``coords``."""
+        z = self.rng.standard_normal((len(observation), self.env.action_space.shape[0]))  # (R, H*A)
+        z[:, self.coords] += self.shift
+        return z.astype(np.float32), state
+
+
+def noise_shift_rollouts(
+    prior: ChunkPolicy,
+    env_id: str,
+    shifts: Any,
+    *,
+    coords: slice = slice(0, None, 2),
+    n_episodes: int = 10,
+    seed: int = 0,
+    bound: float = 2.0,
+    check_env_id: bool = True,
+) -> dict[float, EvalResult]:
+    """``{shift: EvalResult}``: the frozen prior's episodes when its initial noise is shifted.
+
+    Every shift sees the same start states (env seeds ``seed, seed + 1, ...``) and the same noise
+    stream z before the shift, so only the shift differs. Costs one batched prior call per chunk:
+    about a second per shift for ten TwoRoutes episodes.
+
+    :param shifts: the values to add to the noise coordinates ``coords`` (clipped to ``bound`` after).
+    """
+    env = make_noise_space_env(env_id, prior, 1, seed=seed, bound=bound, check_env_id=check_env_id)
+    out = {}
+    for shift in shifts:
+        agent = ShiftedNoiseAgent(env, float(shift), coords, seed=seed)
+        out[float(shift)] = evaluate(agent, env_id, n_episodes, seed=seed, deterministic=False, progress=False)
+    env.close()
+    return out

@@ -4,23 +4,23 @@ Every builder returns a ``plotly.graph_objects.Figure`` and never calls ``.show(
 decides. A method keeps its colour everywhere (``palette.color_of``). Videos are small H.264 MP4s
 embedded inline.
 
-- ``curves``: learning curves with a band over seeds;
+- ``curves``: learning curves with a band over seeds; ``curves_slider``: one setting at a time, by slider;
 - ``trajectories_figure``, ``route_bar``, ``crossing_histogram``: paths and routes in TwoRoutes' plane;
 - ``action_value_figure``, ``action_cloud_figure``, ``idql_temperature_figure``: actions on a critic's
   landscape, action clouds, a slider over IDQL's temperature;
 - ``success_by_variant_figure``, ``latency_success_figure``, ``loss_figure``: notebook 11 (distillation);
 - ``denoising_explorer``: a slider from noise to actions; ``finetune``: residual sizes, steered
-  noise, failure distances; ``show_video(s)``: inline videos;
+  noise, a slider over noise shifts, failure distances; ``show_video(s)``: inline videos;
 - ``latent_map_figure``, ``neighbours_figure``, ``distance_over_episode_figure``, ``reward_scatter_figure``,
   ``compounding_figure`` (a rollout-length slider), ``disagreement_map_figure``: notebook 05 (world models).
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure, idql_temperature_figure
-from labkit.viz.curves import curves
+from labkit.viz.curves import curves, curves_slider
 from labkit.viz.demos import action_direction_figure
 from labkit.viz.denoising import chunks_to_paths, denoising_explorer
 from labkit.viz.distill import latency_success_figure, loss_figure, success_by_variant_figure
-from labkit.viz.finetune import final_error_figure, residual_magnitude_figure, steered_noise_figure
+from labkit.viz.finetune import final_error_figure, noise_shift_figure, residual_magnitude_figure, steered_noise_figure
 from labkit.viz.objectives import ppo_clip_figure
 from labkit.viz.palette import color_of
 from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
@@ -48,12 +48,14 @@ __all__ = [
     "color_of",
     "crossing_histogram",
     "curves",
+    "curves_slider",
     "denoising_explorer",
     "encode_mp4",
     "final_error_figure",
     "idql_temperature_figure",
     "latency_success_figure",
     "loss_figure",
+    "noise_shift_figure",
     "ppo_clip_figure",
     "residual_magnitude_figure",
     "route_bar",

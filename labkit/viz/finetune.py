@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from labkit.viz.palette import COLORS, rgba
+from labkit.viz.palette import COLORS, ROUTE_COLORS, rgba
+from labkit.viz.trajectories import two_routes_shapes
 
-__all__ = ["final_error_figure", "residual_magnitude_figure", "steered_noise_figure"]
+__all__ = ["final_error_figure", "noise_shift_figure", "residual_magnitude_figure", "steered_noise_figure"]
 
 
 def residual_magnitude_figure(
@@ -34,6 +35,7 @@ def residual_magnitude_figure(
                 x=np.concatenate([x, x[::-1]]),
                 y=np.concatenate([hi, lo[::-1]]),
                 fill="toself",
+                mode="lines",  # no markers on the band (plotly adds them to short traces)
                 fillcolor=rgba(color, 0.15),
                 line=dict(width=0),
                 hoverinfo="skip",
@@ -168,4 +170,71 @@ def final_error_figure(
         template="plotly_white",
         height=330,
     )
+    return fig
+
+
+def noise_shift_figure(
+    results: dict,
+    *,
+    xy_index: tuple[int, int] = (0, 1),
+    scene: str | None = "two_routes",
+    blocked: str | None = None,
+    title: str = "The frozen prior, its initial noise shifted: x_T = z + shift",
+) -> go.Figure:
+    """Paths of the prior's episodes for each noise shift, a slider picking the shift (works offline).
+
+    :param results: ``labkit.finetune.noise_shift_rollouts(...)``: ``{shift: EvalResult}``, each
+        trajectory (T + 1, obs_dim) with the position in columns ``xy_index``.
+    :param scene: ``"two_routes"`` draws TwoRoutes' walls, cup and goal.
+    :param blocked: ``"right"`` or ``"left"``: also draw TwoRoutesBlocked's barrier on that side (orange).
+    """
+    if not results:
+        raise ValueError("results is empty: pass noise_shift_rollouts(...)'s {shift: EvalResult}.")
+    shifts = sorted(results)
+    start = min(range(len(shifts)), key=lambda k: abs(shifts[k]))  # the prior itself, shift 0, if present
+    fig, owner, labels = go.Figure(), [], []
+    for k, shift in enumerate(shifts):
+        res = results[shift]
+        for traj, route, ok in zip(res.trajectories, res.routes, res.successes):
+            traj = np.asarray(traj)
+            label = f"{route}, {'success' if ok else 'no success'}"
+            fig.add_scatter(
+                x=traj[:, xy_index[0]],
+                y=traj[:, xy_index[1]],
+                mode="lines",
+                line=dict(color=ROUTE_COLORS.get(str(route), "#777"), width=1.5, dash="solid" if ok else "dot"),
+                opacity=0.7,
+                name=label,
+                legendgroup=label,
+                visible=k == start,
+                showlegend=False,
+            )
+            owner.append(k)
+        counts = {r: int(np.sum(res.routes == r)) for r in sorted(set(map(str, res.routes)))}
+        labels.append(f"{shift:+g}: {res.success_rate:.0%} success, routes {counts}")
+    steps = [
+        dict(
+            method="update",
+            label=f"{shift:+g}",
+            args=[{"visible": [o == k for o in owner]}, {"title.text": f"{title}<br><sub>shift {labels[k]}</sub>"}],
+        )
+        for k, shift in enumerate(shifts)
+    ]
+    fig.update_layout(
+        title=f"{title}<br><sub>shift {labels[start]}</sub>",
+        template="plotly_white",
+        height=500,
+        width=500,
+        xaxis=dict(range=[-0.55, 0.55], title="x (m)", constrain="domain"),
+        yaxis=dict(range=[-0.55, 0.55], title="y (m)", scaleanchor="x", scaleratio=1),
+        sliders=[dict(active=start, steps=steps, currentvalue=dict(prefix="noise shift = "), pad=dict(t=40))],
+    )
+    if scene == "two_routes":
+        shapes = two_routes_shapes()
+        if blocked is not None:  # between the cup's side (|x| = 0.16) and the wall (|x| = 0.5), just below its rim
+            x0, x1 = (0.16, 0.5) if blocked == "right" else (-0.5, -0.16)
+            shapes.append(
+                dict(type="rect", x0=x0, x1=x1, y0=-0.04, y1=0.0, fillcolor="rgba(255,140,0,0.85)", line=dict(width=0))
+            )
+        fig.update_layout(shapes=shapes)
     return fig

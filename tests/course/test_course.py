@@ -90,3 +90,11 @@ def test_execute_notebook_refuses_a_missing_file(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="no notebook at"):
         execute_notebook(Path(tmp_path) / "nope.ipynb", smoke=True)
+
+
+def test_benchmark_result_reads_a_results_file_or_names_what_to_run():
+    from labkit.course import benchmark_result
+
+    assert benchmark_result("priors_sample_efficiency_blocked")["task"] == "blocked"
+    with pytest.raises(FileNotFoundError, match="run the benchmark"):
+        benchmark_result("no_such_benchmark")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.distributions import Normal
 
-from labkit.diffusion import denoise, gaussian_log_prob, step_log_probs
+from labkit.diffusion import denoise, gaussian_log_prob, step_distributions, step_log_probs
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -38,6 +38,11 @@ def test_chain_log_probs_match_torch_normal(policy):
     torch.testing.assert_close(logp, expected, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(
         step_log_probs(policy.denoiser, cond, sched, chain, min_std).detach(), expected, rtol=1e-5, atol=1e-4
+    )
+    means, stds = step_distributions(policy.denoiser, cond, sched, chain, min_std)  # (4, 5, 2, 2) each
+    assert means.shape == stds.shape == (4, 5, 2, 2) and float(stds.min()) >= min_std
+    torch.testing.assert_close(
+        Normal(means, stds).log_prob(chain[:, 1:]).sum(dim=(2, 3)).detach(), expected, rtol=1e-5, atol=1e-4
     )
     # The last DDPM step is deterministic without the clip: its std is 0 before clipping.
     out = sched.step(torch.zeros(1, 2, 2), sched.timesteps[-1].item(), torch.zeros(1, 2, 2))

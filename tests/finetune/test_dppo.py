@@ -89,6 +89,35 @@ def test_gae_matches_hand_computation():
     np.testing.assert_allclose(ret, adv + values)
 
 
+def test_gae_matches_stable_baselines3_rollout_buffer():
+    from gymnasium import spaces
+    from stable_baselines3.common.buffers import RolloutBuffer
+
+    rng = np.random.default_rng(0)
+    S, E, gamma, lam = 9, 3, 0.97, 0.9
+    rewards, values = rng.normal(size=(S, E)).astype(np.float32), rng.normal(size=(S, E)).astype(np.float32)
+    dones = (rng.random((S, E)) < 0.2).astype(np.float32)
+    last = rng.normal(size=E).astype(np.float32)
+    adv, _ = compute_gae(rewards, values, dones, last, gamma, lam)
+    # SB3 stores "episode_starts" (the obs at t begins an episode), i.e. our dones shifted by one step.
+    buf = RolloutBuffer(S, spaces.Box(-1, 1, (1,)), spaces.Box(-1, 1, (1,)), gamma=gamma, gae_lambda=lam, n_envs=E)
+    starts = np.vstack([np.zeros((1, E)), dones[:-1]])
+    for t in range(S):
+        buf.add(np.zeros((E, 1)), np.zeros((E, 1)), rewards[t], starts[t], torch.as_tensor(values[t]), torch.zeros(E))
+    buf.compute_returns_and_advantage(torch.as_tensor(last), dones[-1])
+    np.testing.assert_allclose(adv, buf.advantages, rtol=1e-5, atol=1e-5)
+
+
+def test_dppo_actor_step_distributions_give_its_log_probs(chain_policy):
+    actor = DiffusionPPOActor(chain_policy, num_inference_steps=5, ft_denoising_steps=3, min_std=0.1)
+    obs = torch.randn(4, 1, 3)
+    _, chain, logp = actor.act(obs, torch.Generator().manual_seed(0))
+    means, stds = actor.step_distributions(obs, chain)
+    assert means.shape == stds.shape == (4, 3, *chain.shape[2:])
+    direct = torch.distributions.Normal(means, stds).log_prob(chain[:, 1:]).flatten(2).sum(2)  # (4, 3)
+    torch.testing.assert_close(direct, logp, rtol=1e-5, atol=1e-4)
+
+
 def test_ppo_config_validation_and_chunk_vec_env():
     with pytest.raises(ValueError, match="logprob_mode"):
         PPOConfig(logprob_mode="sum")

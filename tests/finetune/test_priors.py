@@ -194,3 +194,26 @@ def test_sample_select_sac_learns_predicts_and_evaluates(shipped_prior):
     assert action.shape == (2,) and np.abs(action).max() <= 1.0
     res = lk.evaluate(model, ENV, 2, seed=0, max_steps=10, progress=False)  # predict() with episode_start
     assert (res.lengths == 10).all()
+
+
+# ---------------------------------------------------------------- moving the noise by hand
+
+
+def test_noise_shift_rollouts_share_start_states_and_noise(shipped_prior):
+    from labkit import viz
+    from labkit.finetune import ShiftedNoiseAgent, noise_shift_rollouts
+
+    env = make_noise_space_env(ENV, shipped_prior, 1)
+    z0, _ = ShiftedNoiseAgent(env, 0.0, seed=3).predict(np.zeros((2, 8)))
+    z1, _ = ShiftedNoiseAgent(env, 0.5, slice(0, None, 2), seed=3).predict(np.zeros((2, 8)))
+    np.testing.assert_allclose(z1[:, 0::2] - z0[:, 0::2], 0.5, rtol=1e-5)  # the same z, shifted on x only
+    np.testing.assert_array_equal(z1[:, 1::2], z0[:, 1::2])
+    res = noise_shift_rollouts(shipped_prior, ENV, [-1.0, 0.0], n_episodes=2)
+    assert sorted(res) == [-1.0, 0.0] and all(len(r.trajectories) == 2 for r in res.values())
+    np.testing.assert_array_equal(res[-1.0].trajectories[0][0], res[0.0].trajectories[0][0])  # same start
+    assert not np.array_equal(res[-1.0].trajectories[0][-1], res[0.0].trajectories[0][-1])  # another path
+    fig = viz.noise_shift_figure(res, blocked="right")
+    assert len(fig.layout.sliders[0].steps) == 2 and fig.layout.sliders[0].active == 1  # starts at shift 0
+    assert sum(fig.layout.sliders[0].steps[0].args[0]["visible"]) == 2 and len(fig.layout.shapes) == 6
+    with pytest.raises(ValueError, match="results is empty"):
+        viz.noise_shift_figure({})

@@ -20,21 +20,6 @@ from labkit.course.solutions import exercise_cells, load_solutions, solutions_fo
 NB_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob(NOTEBOOK_GLOB))  # what python -m labkit run-notebooks runs
 IDS = [p.stem for p in NOTEBOOKS]
-#: notebooks not yet rewritten as course pages (issue 10): their course-rule tests are expected to fail
-NOT_YET_COURSE_PAGES = {
-    "07_plug_priors_into_sb3",
-    "10_dppo_finetuning",
-}
-
-
-def _course(path):
-    marks = []
-    if path.stem in NOT_YET_COURSE_PAGES:
-        marks.append(pytest.mark.xfail(reason="not yet a course page (issue 10)"))
-    return pytest.param(path, id=path.stem, marks=marks)
-
-
-COURSE = [_course(p) for p in NOTEBOOKS]
 #: the hook's rule: a percentage, or a number of seconds or milliseconds (not "2 s-1" or "3 x")
 TYPED_NUMBER = re.compile(r"\d+(\.\d+)?\s?%|\d+(\.\d+)?\s?(ms|s)\b(?! *[-x])")
 
@@ -49,7 +34,7 @@ def _checks(log: Path) -> dict[str, bool]:
 
 @pytest.mark.notebook
 @pytest.mark.xdist_group("notebooks")  # with pytest -n: on the worker that builds the site from these runs
-@pytest.mark.parametrize("path", COURSE)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_runs_in_smoke_mode_and_every_check_says_not_yet(path, tmp_path, executed_dir):
     log = tmp_path / "checks.jsonl"
     nb, status, detail = run_one(path, smoke=True, timeout=600, check_log=log)
@@ -64,7 +49,7 @@ def test_runs_in_smoke_mode_and_every_check_says_not_yet(path, tmp_path, execute
 
 @pytest.mark.notebook
 @pytest.mark.xdist_group("solutions")
-@pytest.mark.parametrize("path", COURSE)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_every_check_passes_with_the_solutions(path, tmp_path):
     log = tmp_path / "checks.jsonl"
     nb = execute_notebook(path, smoke=True, timeout=600, check_log=log, solutions=True)
@@ -73,7 +58,7 @@ def test_every_check_passes_with_the_solutions(path, tmp_path):
     assert checks and all(checks.values()), f"checks that fail on the reference solutions: {checks}"
 
 
-@pytest.mark.parametrize("path", COURSE)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_is_a_course_page(path):
     nb = nbformat.read(path, as_version=4)
     first = nb.cells[0].source
@@ -88,7 +73,7 @@ def test_is_a_course_page(path):
     assert set(exercises) <= set(solutions), f"no solution for {sorted(set(exercises) - set(solutions))}"
 
 
-@pytest.mark.parametrize("path", COURSE)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_no_typed_numbers_in_the_prose(path):
     nb = nbformat.read(path, as_version=4)
     typed = [

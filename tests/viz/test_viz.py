@@ -7,9 +7,11 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
+from labkit import stats as lk_stats
 from labkit import viz
 from labkit.rollout import EvalResult
 from labkit.train import TrainLog
+from labkit.viz.curves import iqm_band
 from labkit.viz.palette import METHOD_COLORS
 
 
@@ -43,6 +45,34 @@ def test_curves_band_from_pairs_histories_and_train_logs():
     assert len(viz.curves({"DSRL": logs}, band="none").data) == 1
     with pytest.raises(ValueError, match="band must be"):
         viz.curves({"x": logs}, band="iqr")
+
+
+def test_curves_iqm_band_is_a_bootstrap_ci_around_the_iqm():
+    rng = np.random.default_rng(0)
+    ys = rng.random((5, 4))  # 5 seeds, 4 evaluations
+    fig = viz.curves({"DSRL": [([0, 1, 2, 3], y) for y in ys]}, band="iqm")
+    band, line = fig.data
+    np.testing.assert_allclose(line.y, [lk_stats.iqm(col) for col in ys.T])
+    lo, hi = np.asarray(band.y[4:][::-1]), np.asarray(band.y[:4])  # the band runs along the top, back along the bottom
+    assert np.all(lo <= line.y) and np.all(line.y <= hi) and "IQM" in line.name
+    np.testing.assert_allclose([lo[0], hi[0]], lk_stats.bootstrap_ci(ys[:, 0], lk_stats.iqm))
+    centre, low, high = iqm_band(np.ones((3, 2)))
+    np.testing.assert_array_equal(centre, low)
+    np.testing.assert_array_equal(centre, high)
+    with pytest.raises(ValueError, match="n_seeds, n_points"):
+        iqm_band(np.zeros(3))
+
+
+def test_curves_slider_shows_one_setting_at_a_time():
+    runs = {"1": {"DPPO": [([0, 10], [0, 1]), ([0, 10], [0, 0.5])]}, "10": {"DPPO": [([0, 10], [0, 0.2])]}}
+    fig = viz.curves_slider(runs, prefix="steps = ")
+    assert len(fig.data) == 3  # band + mean for "1", one mean for "10"
+    assert [t.visible for t in fig.data] == [True, True, False]
+    (slider,) = fig.layout.sliders
+    assert [s.label for s in slider.steps] == ["1", "10"]
+    assert slider.steps[1].args[0]["visible"] == [False, False, True]
+    with pytest.raises(ValueError, match="settings is empty"):
+        viz.curves_slider({})
 
 
 def test_trajectories_routes_and_crossings():
