@@ -4,6 +4,7 @@ the frozen autoencoder latent, raw pixels) and SAC trained on a world model's ro
     python benchmarks/world_models.py            # 3 seeds, the budgets (about an hour of CPU)
     python benchmarks/world_models.py --quick    # 1 seed, tiny budgets (a few CPU minutes; the numbers mean little)
     python benchmarks/world_models.py --parts sac --seeds 3 --backend process --workers 2 --out /tmp/wm
+    python benchmarks/world_models.py --kinds state vip --out /tmp/wm     # a subset of PPO's observations
 
 Every (part, method, seed) is one ``labkit.experiments.world_models.run_trial`` run by ``labkit.sweep.run``;
 ``--out DIR`` keeps finished trials, so an interrupted run resumes. Per-seed values, CPU and wall seconds and
@@ -30,7 +31,14 @@ import numpy as np
 from _common import table, write_results
 
 import labkit  # noqa: F401
-from labkit.experiments.world_models import BUDGETS, SAC_TASKS, mbpo_targets, measure_render_cost, run_trial
+from labkit.experiments.world_models import (
+    BUDGETS,
+    OBSERVATIONS,
+    SAC_TASKS,
+    mbpo_targets,
+    measure_render_cost,
+    run_trial,
+)
 from labkit.stats import summarize
 from labkit.sweep import BACKENDS, run
 
@@ -61,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="1 seed, tiny budgets")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3, quick 1)")
     ap.add_argument("--parts", nargs="+", choices=("ppo", "sac"), default=["ppo", "sac"])
+    ap.add_argument("--kinds", nargs="+", choices=list(OBSERVATIONS), default=None, help="PPO's observations")
     ap.add_argument("--task", choices=sorted(SAC_TASKS), default="two_routes", help="the SAC part's task")
     ap.add_argument("--backend", choices=BACKENDS, default="sequential", help="labkit.sweep backend")
     ap.add_argument("--workers", type=int, default=None)
@@ -70,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(args.seeds or (1 if args.quick else 3)))
     settings = []
     if "ppo" in args.parts:
-        settings += [{"part": "ppo", "method": k, "budget_name": name} for k in PPO_KINDS[name]]
+        settings += [{"part": "ppo", "method": k, "budget_name": name} for k in args.kinds or PPO_KINDS[name]]
     if "sac" in args.parts:
         settings += [{"part": "sac", "method": m, "budget_name": name, "task": args.task} for m in SAC_METHODS]
     start_wall, start_cpu = time.perf_counter(), time.process_time()

@@ -53,16 +53,24 @@ SMOKE = lk.smoke_mode()
 START = time.perf_counter()
 print(lk.course.compute_time("05_representations_and_world_models"))
 RESULTS = Path(lk.__file__).resolve().parent.parent / "benchmarks" / "results"
-BENCH_FILE = next((p for p in (RESULTS / "world_models.json", RESULTS / "world_models_quick.json") if p.exists()), None)
-bench = json.loads(BENCH_FILE.read_text()) if BENCH_FILE else None
+BENCHES = [
+    (p.name, json.loads(p.read_text()))
+    for p in (RESULTS / "world_models.json", RESULTS / "world_models_quick.json")
+    if p.exists()
+]
+
+
+def bench_part(part):
+    """The first benchmark results file (full run, then --quick) that holds ``part`` ("ppo" or "sac")."""
+    return next(((name, b) for name, b in BENCHES if part in b), (None, None))
+
+
 EPISODES = 4 if SMOKE else 60  # demo episodes per source rendered as frames
 REP_ITERATIONS = 20 if SMOKE else 1_000
 PPO_STEPS = 1_024 if SMOKE else 20_000
 SAC_STEPS = 600 if SMOKE else 3_000
 N_EVAL = 2 if SMOKE else 10  # evaluation episodes per point of a learning curve
-print(
-    f"smoke mode: {SMOKE}; torch threads: {torch.get_num_threads()}; benchmark file: {BENCH_FILE and BENCH_FILE.name}"
-)
+print(f"smoke mode: {SMOKE}; torch threads: {torch.get_num_threads()}; benchmark files: {[n for n, _ in BENCHES]}")
 
 # %% [markdown]
 # ## 1. The task through a camera
@@ -257,8 +265,9 @@ for kind in ("state", "vip"):
 viz.curves({wm.OBSERVATIONS[k]: [log] for k, log in ppo.items()}, title="PPO on TwoRoutes, this notebook (one seed)")
 
 # %%
-if bench is not None and "ppo" in bench:
-    print(f"from {BENCH_FILE.name}, seeds {bench['seeds']}:")
+bench_name, bench = bench_part("ppo")
+if bench is not None:
+    print(f"from {bench_name}, seeds {bench['seeds']}:")
     for kind, s in bench["ppo"]["stats"].items():
         print(f"  PPO on the {wm.OBSERVATIONS[kind]:26s}: final success IQM {s['iqm']:.0%}, 95% CI {s['iqm_ci']}")
     runs = {
@@ -302,7 +311,11 @@ print(
 viz.curves({k: [log] for k, log in sac.items()}, title="This notebook: SAC with and without a model (one seed)")
 
 # %%
-if bench is not None and "sac" in bench:
+bench_name, bench = bench_part("sac")
+if bench is not None:
+    print(
+        f"from {bench_name}, seeds {bench['seeds']}, task {bench['sac']['per_seed']['sac'][0]['env_steps']:,} SAC steps:"
+    )
     t = bench["targets"].get("mbpo", {})
     names = {"sac": "SAC", "mbpo": "SAC + model (MBPO-style)", "sac_same_updates": "SAC, same updates, no model"}
     for key, s in bench["sac"]["stats"].items():
