@@ -314,7 +314,7 @@ viz.curves({k: [log] for k, log in sac.items()}, title="This notebook: SAC with 
 bench_name, bench = bench_part("sac")
 if bench is not None:
     print(
-        f"from {bench_name}, seeds {bench['seeds']}, task {bench['sac']['per_seed']['sac'][0]['env_steps']:,} SAC steps:"
+        f"from {bench_name}, seeds {bench['seeds']}, model-free SAC for {bench['sac']['per_seed']['sac'][0]['env_steps']:,} steps:"
     )
     t = bench["targets"].get("mbpo", {})
     names = {"sac": "SAC", "mbpo": "SAC + model (MBPO-style)", "sac_same_updates": "SAC, same updates, no model"}
@@ -342,7 +342,7 @@ ensemble = mb_log.extras["ensemble"]
 real_xy, pred_xy = wm.open_loop_paths(ensemble, mb_model, n_starts=4, horizon=10 if SMOKE else 40)
 err = np.linalg.norm(pred_xy - real_xy[:, None], axis=-1).mean(axis=(0, 1))  # (H + 1,) over starts and members
 print(
-    "mean position error (cm) after k imagined steps:", {k: round(100 * float(err[k]), 1) for k in (1, 5, len(err) - 1)}
+    "mean position error (cm) after k imagined steps:", {k: round(100 * float(err[k]), 2) for k in (1, 5, len(err) - 1)}
 )
 viz.compounding_figure(real_xy, pred_xy)
 
