@@ -42,6 +42,7 @@ from labkit import (  # noqa: E402
     sweep,
     train,
     viz,
+    world_models,
 )
 from labkit.course import check  # noqa: E402
 from labkit.data import ChunkDataset, EpisodeDataset  # noqa: E402
@@ -98,4 +99,5 @@ __all__ = [
     "sweep",
     "train",
     "viz",
+    "world_models",
 ]

@@ -6,7 +6,8 @@
 - ``registry.py``: the ids, ``register_all`` and ``make`` (gymnasium.make + a clear error for unknown ids);
 - ``two_routes.py``, ``two_routes_skills.py``, ``push_block.py`` (+ ``assets/``): the tasks;
 - ``experts.py``: scripted experts, the SB3 adapter, the average of experts;
-- ``wrappers.py``: executing a chunk as one step; recording frames.
+- ``wrappers.py``: executing a chunk as one step; recording frames;
+- ``pixels.py``: ``PixelObservation`` (a task seen through a camera) and ``labkit/TwoRoutesPixels-v0``.
 """
 
 import importlib
@@ -21,6 +22,7 @@ _TASKS = {
     "PushBlockEnv": "labkit.envs.push_block",
     "TwoRoutesEnv": "labkit.envs.two_routes",
     "TwoRoutesSkillsEnv": "labkit.envs.two_routes_skills",
+    "PixelObservation": "labkit.envs.pixels",
 }
 
 
@@ -35,6 +37,7 @@ __all__ = [
     "ActionChunkWrapper",
     "AverageOfExperts",
     "FrameRecorder",
+    "PixelObservation",
     "PushBlockEnv",
     "PushBlockExpert",
     "SB3Expert",

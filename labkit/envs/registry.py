@@ -30,6 +30,8 @@ LABKIT_ENVS: dict[str, tuple[str, int, dict]] = {
     "labkit/PushBlock-v0": ("labkit.envs.push_block:PushBlockEnv", 200, {}),
     # TwoRoutes with marks, a barrier on either side (or none) and a skill to perform (notebook 06's SayCan).
     "labkit/TwoRoutesSkills-v0": ("labkit.envs.two_routes_skills:TwoRoutesSkillsEnv", 40, {}),
+    # TwoRoutes seen through its top camera: observations are (3, 64, 64) uint8 frames (info["state"]: the state).
+    "labkit/TwoRoutesPixels-v0": ("labkit.envs.pixels:two_routes_pixels", 100, {"size": 64}),
 }
 
 

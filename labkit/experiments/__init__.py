@@ -10,6 +10,7 @@ makers of the files shipped in ``data/``.
 - ``reward_design``: notebook 04b (Eureka / Text2Reward on TwoRoutes; ``run_loop``, ``train_reward``);
 - ``planning_diffusion``, ``planning_dd``, ``planning_language``, ``planning_explore``: notebook 06 (Diffuser,
   Decision Diffuser, SayCan over the skill library, ELLM vs RND; ``run_*`` sweep trials);
+- ``world_models``: notebook 05 (representations from frames, PPO on them, SAC with a world model; ``run_trial``);
 - ``shipped``: ``make_data``, the makers behind ``python -m labkit make-data``.
 """
 
@@ -26,6 +27,7 @@ from labkit.experiments import (
     reward_design,
     rewards,
     shipped,
+    world_models,
 )
 
 __all__ = [
@@ -41,4 +43,5 @@ __all__ = [
     "reward_design",
     "rewards",
     "shipped",
+    "world_models",
 ]

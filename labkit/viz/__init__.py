@@ -15,6 +15,8 @@ embedded inline.
   noise, a slider over noise shifts, failure distances; ``show_video(s)``: inline videos;
 - ``sequence``: achieved-vs-target return, attention of one decision, method comparisons, a slider
   over target returns (notebook 09).
+- ``latent_map_figure``, ``neighbours_figure``, ``distance_over_episode_figure``, ``reward_scatter_figure``,
+  ``compounding_figure`` (a rollout-length slider), ``disagreement_map_figure``: notebook 05 (world models).
 """
 
 from labkit.viz.actions import action_cloud_figure, action_value_figure, idql_temperature_figure
@@ -41,8 +43,22 @@ from labkit.viz.sequence import (
 )
 from labkit.viz.trajectories import crossing_histogram, route_bar, trajectories_figure, two_routes_shapes
 from labkit.viz.video import encode_mp4, show_video, show_videos
+from labkit.viz.world_models import (
+    compounding_figure,
+    disagreement_map_figure,
+    distance_over_episode_figure,
+    latent_map_figure,
+    neighbours_figure,
+    reward_scatter_figure,
+)
 
 __all__ = [
+    "reward_scatter_figure",
+    "neighbours_figure",
+    "latent_map_figure",
+    "distance_over_episode_figure",
+    "disagreement_map_figure",
+    "compounding_figure",
     "action_cloud_figure",
     "alpha_slider_figure",
     "action_direction_figure",

@@ -15,6 +15,11 @@ COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c
 
 #: keyword (lower case) -> colour; the first keyword contained in a name wins.
 METHOD_COLORS: list[tuple[str, str]] = [
+    ("mbpo", "#ff7f0e"),  # notebook 05: SAC trained on a world model's rollouts (before "sac")
+    ("vip", "#2ca02c"),  # notebook 05's observations: frozen VIP latent, autoencoder latent, pixels, true state
+    ("autoencoder", "#9467bd"),
+    ("pixels", "#8c564b"),
+    ("true state", "#000000"),
     ("dsrl", "#2ca02c"),
     ("residual", "#d62728"),
     ("dppo", "#9467bd"),
