@@ -41,27 +41,11 @@ import numpy as np
 from gymnasium import spaces
 
 from labkit.envs.actions import validate_action
+from labkit.envs.skill_marks import BARRIERS, MARKS, SKILLS
 from labkit.envs.two_routes import TwoRoutesEnv
 
 __all__ = ["BARRIERS", "MARKS", "SKILLS", "TwoRoutesSkillsEnv", "skill_target"]
 
-#: The mark each "go to" skill drives to (m).
-MARKS: dict[str, tuple[float, float]] = {
-    "goal": (0.0, 0.35),
-    "blue mark": (-0.35, 0.35),
-    "red mark": (0.35, 0.35),
-    "home": (0.0, -0.35),
-}
-#: Skill texts, in the order of the one-hot.
-SKILLS: tuple[str, ...] = (
-    "go round the cup on the left",
-    "go round the cup on the right",
-    "go to the goal",
-    "go to the blue mark",
-    "go to the red mark",
-    "go home",
-)
-BARRIERS: tuple[str, ...] = ("none", "left", "right")
 _SIDE_TARGET = {"left": (-0.33, 0.06), "right": (0.33, 0.06)}  # where the shaping of a route skill pulls
 _MARK_COLORS = {"blue mark": (40, 90, 220), "red mark": (220, 50, 50), "home": (120, 120, 120)}
 _ROUTE_PREFIX = "go round the cup on the "

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from labkit import envs
 from labkit.data.shipped import data_path, entry, load_demos
 from labkit.envs.registry import make
-from labkit.envs.two_routes import TwoRoutesEnv
 from labkit.planning import (
     Diffuser,
     DiffuserConfig,
@@ -96,7 +96,7 @@ def blocked_world_rewards(ds, blocked: str = "right") -> np.ndarray:
 
     Left-route demos replay exactly (the world is unchanged there); right-route ones hit the barrier.
     """
-    env = TwoRoutesEnv(blocked=blocked, reward="dense")
+    env = envs.TwoRoutesEnv(blocked=blocked, reward="dense")  # the physics loads here, not on import
     ends = np.asarray(ds.episode_ends)
     rewards = np.zeros(len(ds.rewards), np.float32)
     for e, (a, b) in enumerate(zip(np.r_[0, ends[:-1]], ends)):

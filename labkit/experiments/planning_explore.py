@@ -18,7 +18,7 @@ import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from labkit.envs.two_routes import TwoRoutesEnv
+from labkit import envs  # envs.TwoRoutesEnv: the physics loads on first use, not on import
 from labkit.experiments.planning_language import ellm_suggester, language_client
 from labkit.llm import Embedder
 from labkit.planning.ellm import CoverageWrapper, ELLMReward, RNDReward
@@ -43,7 +43,7 @@ def explore_env(
     threshold: float = 0.6,
 ) -> gym.Env:
     """One env of the exploration task with ``method``'s intrinsic reward and a coverage counter."""
-    env: gym.Env = gym.wrappers.TimeLimit(TwoRoutesEnv(goal=EXPLORE_GOAL, reward="sparse"), 100)
+    env: gym.Env = gym.wrappers.TimeLimit(envs.TwoRoutesEnv(goal=EXPLORE_GOAL, reward="sparse"), 100)
     if method == "rnd":
         env = RNDReward(env, coef=0.1 if coef is None else coef, seed=seed)
     elif method == "ellm":
@@ -97,7 +97,7 @@ def run_exploration(
         learn(model, steps, TrainingMonitor(eval_env=None, progress=progress))
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     venv.close()
-    env, succ = TwoRoutesEnv(goal=EXPLORE_GOAL, reward="sparse"), []
+    env, succ = envs.TwoRoutesEnv(goal=EXPLORE_GOAL, reward="sparse"), []
     for i in range(eval_episodes):
         obs, _ = env.reset(seed=90_000 + i)
         info: dict = {}

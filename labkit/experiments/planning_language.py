@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from labkit.data.shipped import data_path, entry
-from labkit.envs.two_routes_skills import BARRIERS, SKILLS
+from labkit.envs.skill_marks import BARRIERS, SKILLS
 from labkit.llm import CachedClient, ScriptedClient, get_client
 from labkit.llm.base import LLMClient, LLMUnavailableError
 from labkit.planning.ellm import caption_state, suggest_goals

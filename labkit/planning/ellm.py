@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from labkit.envs.two_routes_skills import MARKS
+from labkit.envs.skill_marks import MARKS
 
 __all__ = [
     "GOALS",

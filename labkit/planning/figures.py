@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from labkit.envs.two_routes_skills import MARKS
+from labkit.envs.skill_marks import MARKS
 from labkit.viz import color_of, trajectories_figure
 from labkit.viz.palette import ROUTE_COLORS
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from labkit.envs.two_routes_skills import SKILLS
+from labkit.envs.skill_marks import SKILLS
 
 __all__ = [
     "DONE",

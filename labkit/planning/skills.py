@@ -26,7 +26,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from labkit.envs.two_routes_skills import SKILLS, TwoRoutesSkillsEnv
+from labkit import envs
+from labkit.envs.skill_marks import SKILLS
 from labkit.io import atomic_write
 from labkit.sb3 import TrainingMonitor, learn
 from labkit.train.log import TrainLog
@@ -94,9 +95,9 @@ class SkillLibrary:
         self.model, self.config, self.log = model, config, log
         self.skills = SKILLS
 
-    def make_env(self, **kwargs: Any) -> TwoRoutesSkillsEnv:
+    def make_env(self, **kwargs: Any) -> envs.TwoRoutesSkillsEnv:
         """A skills env with this library's budget and discount."""
-        return TwoRoutesSkillsEnv(budget=self.config.budget, gamma=self.config.gamma, **kwargs)
+        return envs.TwoRoutesSkillsEnv(budget=self.config.budget, gamma=self.config.gamma, **kwargs)
 
     def values(self, obs: np.ndarray) -> np.ndarray:
         """The critic's V_shaped of observations (N, obs_dim) -> (N,)."""
@@ -104,7 +105,7 @@ class SkillLibrary:
             t = torch.as_tensor(np.asarray(obs, np.float32))
             return self.model.policy.predict_values(t).squeeze(-1).numpy()
 
-    def affordances(self, env: TwoRoutesSkillsEnv) -> np.ndarray:
+    def affordances(self, env: envs.TwoRoutesSkillsEnv) -> np.ndarray:
         """Discounted success probability (K,) of starting each skill from ``env``'s current state."""
         obs = np.stack([env.observation_for(k) for k in self.skills])  # (K, obs_dim)
         phi = np.array([env.potential_for(k) for k in self.skills])  # (K,)
@@ -113,7 +114,9 @@ class SkillLibrary:
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         return self.model.predict(obs, deterministic=deterministic)[0]
 
-    def run_skill(self, env: TwoRoutesSkillsEnv, skill: str, deterministic: bool = True, record: bool = False) -> dict:
+    def run_skill(
+        self, env: envs.TwoRoutesSkillsEnv, skill: str, deterministic: bool = True, record: bool = False
+    ) -> dict:
         """Execute ``skill`` in ``env`` (the physics continues) until success or its budget runs out.
 
         :return: ``{"success", "steps", "positions" (T + 1, 2), "frames"}`` (frames if ``record``).
@@ -155,7 +158,9 @@ class SkillLibrary:
         config = SkillLibraryConfig(**state["config"])
         with warnings.catch_warnings():  # SB3 asks for batch_size | n_steps * n_envs; no training happens here
             warnings.simplefilter("ignore", UserWarning)
-            model = _ppo(config, DummyVecEnv([lambda: TwoRoutesSkillsEnv(budget=config.budget, gamma=config.gamma)]))
+            model = _ppo(
+                config, DummyVecEnv([lambda: envs.TwoRoutesSkillsEnv(budget=config.budget, gamma=config.gamma)])
+            )
         model.policy.load_state_dict(state["policy"])
         model.policy.set_training_mode(False)
         return cls(model, config)
@@ -164,7 +169,7 @@ class SkillLibrary:
 def train_skill_library(config: SkillLibraryConfig | None = None, progress: bool = True) -> SkillLibrary:
     """Train the library with PPO (random skill, barrier and start per episode). Ctrl-C keeps what was learned."""
     c = config or SkillLibraryConfig()
-    venv = make_vec_env(lambda: TwoRoutesSkillsEnv(budget=c.budget, gamma=c.gamma), n_envs=c.n_envs, seed=c.seed)
+    venv = make_vec_env(lambda: envs.TwoRoutesSkillsEnv(budget=c.budget, gamma=c.gamma), n_envs=c.n_envs, seed=c.seed)
     model = _ppo(c, venv)
     monitor = TrainingMonitor(eval_env=None, progress=progress)
     with warnings.catch_warnings():

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from labkit.envs.two_routes import TwoRoutesEnv
+from labkit import envs  # envs.TwoRoutesEnv: the physics loads on first use, not on import
 from labkit.experiments.safety.common import PUDDLES, _episode_costs, cpu_clock, elapsed, make_hazard_env
 from labkit.rollout import evaluate
 from labkit.safety import (
@@ -32,7 +32,7 @@ CONSTRAINT_PRESETS: dict[str, dict[str, Any]] = {
 
 def sample_ms(policy: Any, method: str, hazards: Hazards = PUDDLES, calls: int = 30, **over: Any) -> dict[str, float]:
     """Median wall and CPU milliseconds of one constrained chunk at batch 1 (near the hazard)."""
-    env = TwoRoutesEnv()
+    env = envs.TwoRoutesEnv()
     env.reset(seed=0)
     o = env.observation_at((0.2, -0.2), (0.0, 0.3))
     obs = torch.as_tensor(np.repeat(o[None, None], policy.config.n_obs_steps, axis=1))  # (1, To, D)
@@ -51,7 +51,7 @@ def sample_ms(policy: Any, method: str, hazards: Hazards = PUDDLES, calls: int =
 def probe_states(n: int = 64, seed: int = 0) -> torch.Tensor:
     """(n, To = 2, 8) observation histories just below the puddles, moving up: where the constraint bites."""
     rng = np.random.default_rng(seed)
-    env = TwoRoutesEnv()
+    env = envs.TwoRoutesEnv()
     env.reset(seed=seed)
     obs = [
         env.observation_at((s * rng.uniform(0.12, 0.3), rng.uniform(-0.26, -0.12)), (0.0, 0.25))

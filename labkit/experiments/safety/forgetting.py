@@ -13,7 +13,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 from tqdm.auto import tqdm
 
-from labkit.envs.two_routes import TwoRoutesEnv
+from labkit import envs  # envs.TwoRoutesEnv: the physics loads on first use, not on import
 from labkit.experiments.safety.common import cpu_clock, elapsed
 from labkit.rollout import evaluate
 from labkit.safety import (
@@ -49,7 +49,7 @@ class ForgettingPreset:
 
 
 def _tr_env(**kw):
-    return lambda: TimeLimit(TwoRoutesEnv(**kw), 100)
+    return lambda: TimeLimit(envs.TwoRoutesEnv(**kw), 100)
 
 
 def forgetting_tasks(p: ForgettingPreset) -> dict[str, Callable]:

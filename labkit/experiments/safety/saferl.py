@@ -14,7 +14,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 from tqdm.auto import tqdm
 
-from labkit.envs.two_routes import TwoRoutesEnv
+from labkit import envs  # envs.TwoRoutesEnv: the physics loads on first use, not on import
 from labkit.experiments.safety.common import PUDDLES, cpu_clock, elapsed
 from labkit.finetune.residual import ResidualVecEnv
 from labkit.safety import (
@@ -103,7 +103,7 @@ def _hazard_venv(
     def factory(i: int):
         def make_one():
             kw = {} if starts is None else {"start": tuple(starts[i]), "start_noise": (0.0, 0.0)}
-            env = TwoRoutesEnv(**kw)
+            env = envs.TwoRoutesEnv(**kw)
             if start_pool is not None:
                 env = _StartPool(env, start_pool, pool_share, seed + i)
             env = TimeLimit(env, 100)
