@@ -195,6 +195,51 @@ def reward_design() -> str:
     return _table(header, rows) + "\n\n" + note + _machine(d) + "\n"
 
 
+REWARD_LABELS = {
+    "dense": "true dense reward",
+    "sparse": "sparse task reward",
+    "diffusion": "diffusion reward (entropy)",
+    "diffusion_likelihood": "diffusion reward (likelihood)",
+    "video_prediction": "video-prediction reward",
+    "vlm": "CLIP-style VLM reward",
+    "episode_similarity": "episode similarity (RoboCLIP-style)",
+    "vlm_potential": "CLIP-style VLM reward, paid as a potential",
+}
+
+
+def rewards() -> str:
+    d = _load("rewards")
+    rows = []
+    for key, st in d["summary"].items():
+        if "success_per_seed" not in st:
+            continue
+        steps = st.get("steps_to_90_per_seed", [])
+        reached = sum(v is not None for v in steps)
+
+        def k(v: float) -> str:
+            return f"{v / 1000:.1f}k"
+
+        pearson = st.get("pearson_per_episode")
+        ratio = st.get("throughput_ratio")
+        rows.append(
+            [
+                REWARD_LABELS.get(key, key),
+                _interval(st["success_per_seed"]),
+                _per_seed(st["success_per_seed"]),
+                f"{reached}/{len(steps)}",
+                _interval([v if v is not None else d["settings"]["env_steps"] for v in steps], k) if steps else "-",
+                f"{pearson:.2f}" if isinstance(pearson, float) else "-",
+                f"{ratio:.2f}" if isinstance(ratio, float) else "-",
+            ]
+        )
+    header = ["PPO on", "success at the budget: IQM [95% CI]", "per seed", "seeds reaching 90%",
+              "env steps to 90% (budget if never)", "Pearson r per episode with the true return",
+              "share of PPO's throughput"]  # fmt: skip
+    met = ", ".join(f"{name}: {'met' if ok else 'missed'}" for name, ok in d.get("targets", {}).items())
+    note = f"{len(d['seeds'])} seeds x {d['settings']['env_steps']:,} PPO env steps; targets: {met}; " + _machine(d)
+    return _table(header, rows) + "\n\n" + note + "\n"
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "diffusion_policy": diffusion_policy,
     "priors_blocked": lambda: priors("blocked"),
@@ -202,6 +247,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "offline": offline,
     "dppo": dppo,
     "reward_design": reward_design,
+    "rewards": rewards,
 }
 
 
