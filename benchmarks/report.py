@@ -240,6 +240,16 @@ def rewards() -> str:
     return _table(header, rows) + "\n\n" + note + "\n"
 
 
+def distillation() -> str:
+    d = _load("distillation")
+    targets = {k: v for k, v in d["targets"].items() if k != "values"}
+    rows = [[name, "met" if ok else "missed"] for name, ok in targets.items()]
+    vals = d["targets"].get("values", {})
+    shown = ", ".join(f"{k} {v:.3g}" for k, v in vals.items() if isinstance(v, (int, float)))
+    note = f"{len(d['seeds'])} seeds; means over seeds (RPD: every seed); measured values: {shown}; " + _machine(d)
+    return _table(["target (issue 16)", "result"], rows) + "\n\n" + note + "\n"
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "diffusion_policy": diffusion_policy,
     "priors_blocked": lambda: priors("blocked"),
@@ -248,6 +258,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "dppo": dppo,
     "reward_design": reward_design,
     "rewards": rewards,
+    "distillation": distillation,
 }
 
 
