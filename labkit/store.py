@@ -27,6 +27,14 @@ __all__ = ["load", "save"]
 _KINDS = {".npz": "dataset", ".pt": "policy"}
 
 
+#: Shipped kinds that lk.load does not build: the call that does.
+_OWN_LOADERS = {
+    "planner": "labkit.experiments.planning_diffusion.load_diffuser() or planning_dd.load_decision_diffuser()",
+    "skills": "labkit.experiments.planning_language.load_skill_library()",
+    "llm_cache": "labkit.experiments.planning_language.language_client()",
+}
+
+
 def load(
     name_or_path: str | os.PathLike,
     *,
@@ -46,6 +54,8 @@ def load(
             raise ValueError(f"{name_or_path!r} was made for {item.env_id!r}, not {env_id!r}.")
         if item.kind == "dataset":
             return load_demos(name_or_path)
+        if item.kind in _OWN_LOADERS:  # not a dataset or a chunk policy: its package has the loader
+            raise ValueError(f"{name_or_path!r} is a {item.kind} file; load it with {_OWN_LOADERS[item.kind]}.")
         policy, _ = load_checkpoint(
             data_path(name_or_path),
             expected_env_id=item.env_id,

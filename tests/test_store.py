@@ -123,3 +123,12 @@ def test_missing_or_damaged_shipped_files_name_their_remake_command(tmp_path, mo
         lk.load("two_routes_prior")
     assert "weights_only" not in _one_line(err)
     np.testing.assert_equal(src.exists(), True)  # the real file is untouched
+
+
+def test_a_shipped_file_of_another_kind_names_its_loader():
+    import pytest
+
+    import labkit as lk
+
+    with pytest.raises(ValueError, match="load_diffuser"):
+        lk.load("planning_diffuser")
