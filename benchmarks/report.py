@@ -250,6 +250,48 @@ def distillation() -> str:
     return _table(["target (issue 16)", "result"], rows) + "\n\n" + note + "\n"
 
 
+SAFETY_METHODS = {
+    "none": "unconstrained sampling",
+    "project_every": "projection at every denoising step",
+    "guidance": "guidance by the constraint's gradient",
+    "project_final": "projection of the final sample",
+}
+
+
+def safety() -> str:
+    d = _load("safety")
+    rows = []
+    for m, label in SAFETY_METHODS.items():
+        recs = [r["methods"][m] for r in d["constraints"]["per_seed"]]
+        rows.append(
+            ["constraints", label, _interval([r["success"] for r in recs]),
+             "violation rate " + _interval([r["violation_rate"] for r in recs])]
+        )  # fmt: skip
+    runs = d["saferl"]["runs"]
+    for prior, who in ((True, "residual PPO on the prior"), (False, "PPO from scratch")):
+        for limit in dict.fromkeys(r["cost_limit"] for r in runs if r["prior"] is prior):
+            sel = [r for r in runs if r["prior"] is prior and r["cost_limit"] == limit]
+            name = f"{who}, PPO-Lagrangian d = {limit}" if limit is not None else f"{who}, unconstrained"
+            cost = _interval([r["cost"] for r in sel], lambda v: f"{v:.2f}")
+            rows.append(["safe RL", name, _interval([r["success"] for r in sel]), f"hazard entries per episode {cost}"])
+    for reg in dict.fromkeys(r["reg"] for r in d["forgetting"]["per_seed"]):
+        sel = [r for r in d["forgetting"]["per_seed"] if r["reg"] == reg]
+        label = {"plain": "plain fine-tuning", "bc": "fine-tuning + BC term", "ks": "fine-tuning + kickstarting"}
+        before = _interval([r["old_before"] for r in sel])
+        old = "old task " + _interval([r["old_after"] for r in sel]) + f" (before {before})"
+        rows.append(["forgetting", label.get(reg, reg), "new task " + _interval([r["new_after"] for r in sel]), old])
+    half = d["targets"]["latency"]["delay"]
+    for m, label in (("naive", "naive chunk switching"), ("rtc", "freeze and inpaint (RTC)")):
+        for delay in sorted({row["delay"] for row in d["latency"]["rows"]}):
+            if delay in (0, half):
+                values = [r["success"][f"{m}@{delay}"] for r in d["latency"]["per_seed"]]
+                rows.append(["latency", f"{label}, delay {delay} steps", _interval(values), "-"])
+    header = ["part", "method", "success: IQM [95% CI]", "safety or retention: IQM [95% CI]"]
+    met = ", ".join(f"{name}: {'met' if t['pass'] else 'missed'}" for name, t in d["targets"].items())
+    note = f"{len(d['seeds'])} seeds; targets: {met}; " + _machine(d)
+    return _table(header, rows) + "\n\n" + note + "\n"
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "diffusion_policy": diffusion_policy,
     "priors_blocked": lambda: priors("blocked"),
@@ -259,6 +301,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "reward_design": reward_design,
     "rewards": rewards,
     "distillation": distillation,
+    "safety": safety,
 }
 
 

@@ -48,8 +48,8 @@ def budgets(quick: bool) -> dict[str, dict[str, Any]]:
         },
         "saferl_scratch": {} if quick else {"steps": [ex.SCRATCH_PRESET.steps], "cost_limit": [ex.COST_LIMIT, None]},
         "forgetting": {
-            "steps": [50_000 if quick else 60_000],
-            "eval_every": [25_000 if quick else 10_000],
+            "steps": [50_000 if quick else ex.ForgettingPreset.steps],
+            "eval_every": [25_000 if quick else ex.ForgettingPreset.eval_every],
             "reg": [None, "bc"] if quick else [None, "bc", "ks"],
         },
         "latency": {

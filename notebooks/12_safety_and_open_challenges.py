@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -287,7 +289,9 @@ lk.check("12.lagrange_step", lagrange_step)
 # It drives either lane well but, being one Gaussian, cannot *choose* at the split (notebook 03's
 # lesson), so it fails the new task, `TwoRoutesBlocked` (right route closed). Fine-tune it there with
 # PPO: it learns to go left. The old capability we watch: finishing from the right lane above the
-# barrier (`FT.far_start`), on the open task. Fine-tuning never goes there again.
+# barrier (`FT.far_start`), on the open task. Fine-tuning never goes there again. Watch *when* the
+# old task goes: the new one is learnt early, the forgetting comes later, while PPO keeps training on
+# left-route states only (`FT.steps` is long for that reason).
 #
 # **Key equations.** `RegularisedPPO` runs the PPO update, then an auxiliary phase minimising
 #
