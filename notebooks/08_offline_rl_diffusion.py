@@ -353,7 +353,7 @@ viz.idql_temperature_figure(cand, q_cand.numpy(), TEMPERATURES, critic=suite.cri
 #    `IDQLPolicy(policies["diffusion BC"], suite.critic, selection="argmax")`. Evaluate it on 50
 #    episodes. What happens, and why (look at the heatmap outside the data's modes, and at the
 #    slider's argmax step)?
-# 2. *(open question, 15 minutes; about 6 minutes of compute)* Undo the suite's changes to
+# 2. *(open question, 15 minutes; a few minutes of compute)* Undo the suite's changes to
 #    Diffusion-QL one at a time, with `lk.pretrain.train_diffusion_ql(policy, data, config,
 #    iterations=600, critic=...)`: a fresh policy (`lk.make_policy("diffusion", 8, 2, preset="offline")`)
 #    with its own TD critic (no `critic=`) and `lk.pretrain.DiffusionQLConfig()`; the same with

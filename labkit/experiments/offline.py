@@ -23,8 +23,9 @@ Diffusion-QL starts where IDQL does: from a copy of the diffusion BC policy, wit
 from the suite's IQL critic (frozen) and weighted ``alpha = 0.1`` (``DQL_CONFIG``). A twin Q learnt
 by TD from scratch in the suite's few hundred updates is still about the one-step reward (the goal's
 value has not propagated back to the split point), and a fresh policy pulled by the full-weight Q
-term (``alpha = 1``) leaves the data's actions for the bounds of the action box, where the critic
-only extrapolates: either way most actions ended at the bounds and no episode reached the goal.
+term (``alpha = 1``) leaves the data's actions in these states for the bounds of the action box,
+where the critic extrapolates: either way most actions ended at the bounds and no episode reached
+the goal.
 """
 
 from __future__ import annotations
