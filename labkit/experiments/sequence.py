@@ -271,7 +271,7 @@ def run_sequence(
     cpu_share = (time.process_time() - c0) / max(1e-9, sum(suite.seconds.values()))  # CPU s per wall s
     for name in ("Gaussian BC", "diffusion BC", "IDQL", "Diffusion-QL"):
         wall = suite.seconds.get(name, 0.0)
-        if name == "IDQL":  # samples the diffusion BC policy, ranks with the IQL critic: both count
+        if name in ("IDQL", "Diffusion-QL"):  # both start from diffusion BC and use the IQL critic: all count
             wall += suite.seconds["diffusion BC"] + suite.seconds["IQL critic"]
         ev = evaluate_row(suite.policies[name], episodes, generator_seed=seed)
         out |= _row(name, ev, wall, wall * cpu_share)

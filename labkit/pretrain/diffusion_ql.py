@@ -96,7 +96,10 @@ def train_diffusion_ql(
     :param fit_normalizers: fit the policy's normalisers on ``data`` first.
     :param critic: a trained :class:`IQLCritic` to use, frozen, for the Q term instead of learning a
         twin Q by TD on the policy's own actions (a cheaper, more conservative variant: IQL's Q was
-        fitted on the data's actions only). Its ``q_target`` is returned.
+        fitted on the data's actions only). Its ``q_target`` is returned. On a small budget, pass
+        it with a policy already trained by BC (``fit_normalizers=False``) and a small ``alpha``:
+        ``labkit.experiments.offline`` does, because a fresh TD critic has not yet propagated
+        values there and a full-weight Q term pulls a fresh policy off the data's actions.
     :return: ``(q, log)``; ``log.losses`` has ``bc``, ``q_term``, ``critic`` per iteration.
     """
     iterations, seed = check_int("iterations", iterations), check_seed(seed)

@@ -55,3 +55,16 @@ def test_run_offline_suite_reports_every_method():
     for name in OFFLINE_METHODS:
         assert 0.0 <= rec[f"{name}/success"] <= 1.0
         assert rec[f"{name}/train s"] >= 0.0
+
+
+def test_suites_diffusion_ql_fine_tunes_diffusion_bc_against_the_iql_critic(mixed):
+    from labkit.experiments.offline import DQL_CONFIG, train_offline_suite
+
+    suite = train_offline_suite(mixed, bc_iterations=30, iql_iterations=3, dql_iterations=1, progress=False)
+    bc, dql = suite.policies["diffusion BC"], suite.policies["Diffusion-QL"]
+    assert dql is not bc and DQL_CONFIG.alpha < 1.0  # a copy, the Q term weighted below BC
+    # One Adam step (lr 3e-4) away from the BC weights; the critic is the suite's, frozen (no TD loss).
+    moved = max((a - b).abs().max().item() for a, b in zip(dql.parameters(), bc.parameters(), strict=True))
+    assert moved < 1e-3, moved
+    assert (np.asarray(suite.logs["Diffusion-QL"].losses["critic"]) == 0).all()
+    assert bc.config.sampler == "ddim" and dql.config.sampler == "ddpm"

@@ -145,3 +145,26 @@ def test_diffusion_ql_with_a_frozen_iql_critic_leaves_the_critic_alone(bandit, o
     assert q is critic.q_target and log.iterations_done == 5
     assert all(torch.equal(a, b) for a, b in zip(before, critic.parameters(), strict=True))
     assert policy.config.sampler == "ddpm" and np.isfinite(log.losses["q_term"]).all()
+
+
+def test_diffusion_ql_from_bc_with_an_iql_critic_finds_the_bandits_best_action(bandit, one_step_policy):
+    """The suite's recipe: BC first (half the samples take the unrewarded action -1), then the Q term
+    of a frozen IQL critic with a small weight moves the samples onto the rewarded mode, +1."""
+    torch.manual_seed(0)
+    critic = IQLCritic(3, 2, IQLConfig(hidden_dim=32, batch_size=64, lr=3e-3, target_tau=0.05))
+    train_iql(critic, bandit, iterations=300, progress=False)
+    policy = one_step_policy
+    cfg = DiffusionQLConfig(alpha=0.0, num_inference_steps=5, batch_size=64, actor_lr=1e-3)
+    train_diffusion_ql(policy, bandit, cfg, iterations=300, critic=critic, progress=False)  # alpha 0: BC
+
+    def rewarded_share() -> float:
+        a = policy.predict_action(torch.randn(256, 1, 3), generator=gen(1))[:, 0]  # (256, A)
+        return (a[:, 0] > 0).float().mean().item()
+
+    assert 0.25 < rewarded_share() < 0.75  # BC copies both modes
+    cfg.alpha = 0.3
+    q, log = train_diffusion_ql(
+        policy, bandit, cfg, iterations=300, fit_normalizers=False, critic=critic, progress=False
+    )
+    assert q is critic.q_target and (np.asarray(log.losses["critic"]) == 0).all()
+    assert rewarded_share() > 0.8  # most samples on the rewarded mode
