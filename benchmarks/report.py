@@ -292,6 +292,50 @@ def safety() -> str:
     return _table(header, rows) + "\n\n" + note + "\n"
 
 
+WM_LABELS = {
+    "state": "PPO on the true state",
+    "vip": "PPO on the frozen VIP latent",
+    "autoencoder": "PPO on the frozen autoencoder latent",
+    "pixels": "PPO on pixels (CnnPolicy, from scratch)",
+    "vip_no_negatives": "PPO on the frozen VIP latent, no negatives",
+    "sac": "SAC, model-free",
+    "mbpo": "SAC + model (MBPO-style)",
+    "sac_same_updates": "SAC with MBPO's updates per step, no model",
+}
+
+
+def world_models() -> str:
+    d = _load("world_models")
+    rows = []
+    for part in ("ppo", "sac"):
+        for method, recs in d.get(part, {}).get("per_seed", {}).items():
+            steps = [r["curve_steps"] for r in recs]
+            first = [next((s for s, v in zip(st, r["curve_success"]) if v >= 1.0), None) for st, r in zip(steps, recs)]
+            reached = [f"{v / 1000:.1f}k" if v is not None else "never" for v in first]
+            final = [r["final_success"] for r in recs]
+            ms = sum(r["cpu_ms_per_step"] for r in recs) / len(recs)
+            rows.append(
+                [WM_LABELS.get(method, method), f"{recs[0]['env_steps']:,}", _interval(final), _per_seed(final),
+                 ", ".join(reached), f"{ms:.2f}"]
+            )  # fmt: skip
+    header = ["agent", "env steps", "final success: IQM [95% CI]", "per seed", "first eval at 100% (per seed)",
+              "CPU ms per env step"]  # fmt: skip
+    t = d["targets"]
+
+    def verdict(ok: bool | None) -> str:
+        return "not measured" if ok is None else "met" if ok else "missed"
+
+    parts = []
+    if "vip_vs_state" in t:
+        parts.append("VIP >= 90% of state and clearly above pixels: " + verdict(t["vip_vs_state"]["met"]))
+    if "mbpo" in t:
+        ratio, cost = t["mbpo"]["steps_ratio"], t["mbpo"]["cost_ratio_cpu"]
+        parts.append(f"MBPO in <= 1/3 of SAC's steps: {verdict(ratio['met'])} (ratio {ratio['value']:.2f})")
+        parts.append(f"MBPO's CPU per step within 5x of SAC's: {verdict(cost['met'])} ({cost['value']:.1f}x)")
+    note = f"{len(d['seeds'])} seed{'s' if len(d['seeds']) > 1 else ''}; targets: {'; '.join(parts)}; " + _machine(d)
+    return _table(header, rows) + "\n\n" + note + "\n"
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "diffusion_policy": diffusion_policy,
     "priors_blocked": lambda: priors("blocked"),
@@ -302,6 +346,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "rewards": rewards,
     "distillation": distillation,
     "safety": safety,
+    "world_models": world_models,
 }
 
 
