@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -271,9 +273,8 @@ print("mean episode length:", {k: round(float(v)) for k, v in lengths.items()})
 # spirit: it starts from the diffusion BC policy (the data's modes are already there), takes $Q$ from
 # the IQL critic (trained on the data's actions, values already propagated), and weights the Q term
 # with a small $\alpha$ (the paper's setting for narrow data), so that the BC term keeps the actions
-# where the data is and the Q term only tilts them towards higher Q. (Stored benchmark results above
-# that still show no success for Diffusion-QL were made before this change.) The next cell counts, at
-# the split, how many first actions take the "up" mode and how many lie at the edge of the square, and
+# where the data is and the Q term only tilts them towards higher Q. The next cell counts, at the
+# split, how many first actions take the "up" mode and how many lie at the edge of the square, and
 # their mean Q: in a full run the tilt in this one state is modest, but it acts at every step of an
 # episode, and the success rates above show what it adds up to.
 
