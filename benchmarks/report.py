@@ -336,6 +336,25 @@ def world_models() -> str:
     return _table(header, rows) + "\n\n" + note + "\n"
 
 
+def offline_sequence() -> str:
+    d = _load("offline_sequence")
+    rows = []
+    for dataset in dict.fromkeys(r["dataset"] for r in d["per_seed"]):
+        for method in dict.fromkeys(r["method"] for r in d["per_seed"] if r["dataset"] == dataset):
+            sel = [r for r in d["per_seed"] if r["dataset"] == dataset and r["method"] == method]
+            success, norm = [r["success"] for r in sel], [r["normalised return"] for r in sel]
+            cpu = sum(r["train cpu s"] for r in sel) / len(sel)
+            rows.append(
+                [dataset, method, _interval(success), _per_seed(success), _interval(norm, lambda v: f"{v:.2f}"),
+                 f"{cpu:.0f}"]
+            )  # fmt: skip
+    header = ["data", "method", "success: IQM [95% CI]", "per seed", "normalised return: IQM [95% CI]",
+              "train CPU s"]  # fmt: skip
+    met = "; ".join(f"{name}: {'met' if ok else 'missed'}" for name, ok in d["targets"].items())
+    note = f"{len(d['seeds'])} seeds x {d['episodes']} episodes; targets: {met}; " + _machine(d)
+    return _table(header, rows) + "\n\n" + note + "\n"
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "diffusion_policy": diffusion_policy,
     "priors_blocked": lambda: priors("blocked"),
@@ -347,6 +366,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "distillation": distillation,
     "safety": safety,
     "world_models": world_models,
+    "offline_sequence": offline_sequence,
 }
 
 
