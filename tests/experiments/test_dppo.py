@@ -23,18 +23,24 @@ def test_pretrained_policies_use_the_dppo_preset(tiny_demos):
 
 @pytest.mark.slow
 def test_dppo_raises_success_of_an_under_trained_policy():
-    """The kit's under-trained diffusion policy (~45%) gets clearly better with 16k env steps of DPPO.
+    """The kit's under-trained diffusion policy (~50%) gets clearly better with the benchmark's 24k env steps.
 
-    An env-step budget, not a time budget, so a busy machine makes the test slower, not weaker.
+    An env-step budget, not a time budget, so a busy machine makes the test slower, not weaker. Two
+    seeds, judged on their mean: one seed's end point moves with the floating-point details of the
+    machine (measured: seed 0 at 16k steps ended below where it started on one machine, above on another).
     """
     env_id = "labkit/TwoRoutes-v0"
-    policy = pretrain_diffusion(lk.load("two_routes_demos"), iterations=200, seed=0, progress=False)
-    actor = DiffusionPPOActor(policy, **DPPO_ACTOR)
-    before = evaluate(actor, env_id, 40, seed=100, progress=False).success_rate
-    log = finetune_ppo(actor, env_id, dppo_config(total_env_steps=16_000, seed=0), progress=False)
-    after = evaluate(actor, env_id, 40, seed=100, progress=False).success_rate
-    assert log.history and log.env_steps >= 16_000 and not log.interrupted
-    assert before <= 0.6 and after > before + 0.2, (before, after, log.history[-1])
+    gains = []
+    for seed in (0, 1):
+        policy = pretrain_diffusion(lk.load("two_routes_demos"), iterations=200, seed=seed, progress=False)
+        actor = DiffusionPPOActor(policy, **DPPO_ACTOR)
+        before = evaluate(actor, env_id, 40, seed=100, progress=False).success_rate
+        log = finetune_ppo(actor, env_id, dppo_config(total_env_steps=24_000, seed=seed), progress=False)
+        after = evaluate(actor, env_id, 40, seed=100, progress=False).success_rate
+        assert log.history and log.env_steps >= 24_000 and not log.interrupted
+        assert before <= 0.6 and after >= before, (seed, before, after, log.history[-1])
+        gains.append(after - before)
+    assert sum(gains) / len(gains) > 0.2, gains
 
 
 def test_run_dppo_is_a_sweep_trial_with_json_metrics():
