@@ -27,7 +27,23 @@ MARKER = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /r
 
 
 def _load(name: str) -> dict:
-    return json.loads((RESULTS / f"{name}.json").read_text())
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run `python benchmarks/<script>.py` (see benchmarks/README.md) first.")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"{path} is not valid JSON ({e}): rerun the benchmark that writes it.") from None
+
+
+def _verdict(ok: bool | None) -> str:
+    """A target's result as the tables print it."""
+    return "not measured" if ok is None else "met" if ok else "missed"
+
+
+def _verdicts(targets: dict, sep: str = ", ") -> str:
+    """``name: met/missed`` for ``{name: bool}`` or ``{name: {"pass": bool, ...}}``."""
+    return sep.join(f"{n}: {_verdict(t['pass'] if isinstance(t, dict) else t)}" for n, t in targets.items())
 
 
 def _pct(x: float) -> str:
@@ -235,7 +251,7 @@ def rewards() -> str:
     header = ["PPO on", "success at the budget: IQM [95% CI]", "per seed", "seeds reaching 90%",
               "env steps to 90% (budget if never)", "Pearson r per episode with the true return",
               "share of PPO's throughput"]  # fmt: skip
-    met = ", ".join(f"{name}: {'met' if ok else 'missed'}" for name, ok in d.get("targets", {}).items())
+    met = _verdicts(d.get("targets", {}))
     note = f"{len(d['seeds'])} seeds x {d['settings']['env_steps']:,} PPO env steps; targets: {met}; " + _machine(d)
     return _table(header, rows) + "\n\n" + note + "\n"
 
@@ -243,7 +259,7 @@ def rewards() -> str:
 def distillation() -> str:
     d = _load("distillation")
     targets = {k: v for k, v in d["targets"].items() if k != "values"}
-    rows = [[name, "met" if ok else "missed"] for name, ok in targets.items()]
+    rows = [[name, _verdict(ok)] for name, ok in targets.items()]
     vals = d["targets"].get("values", {})
     shown = ", ".join(f"{k} {v:.3g}" for k, v in vals.items() if isinstance(v, (int, float)))
     note = f"{len(d['seeds'])} seeds; means over seeds (RPD: every seed); measured values: {shown}; " + _machine(d)
@@ -287,7 +303,7 @@ def safety() -> str:
                 values = [r["success"][f"{m}@{delay}"] for r in d["latency"]["per_seed"]]
                 rows.append(["latency", f"{label}, delay {delay} steps", _interval(values), "-"])
     header = ["part", "method", "success: IQM [95% CI]", "safety or retention: IQM [95% CI]"]
-    met = ", ".join(f"{name}: {'met' if t['pass'] else 'missed'}" for name, t in d["targets"].items())
+    met = _verdicts(d["targets"])
     note = f"{len(d['seeds'])} seeds; targets: {met}; " + _machine(d)
     return _table(header, rows) + "\n\n" + note + "\n"
 
@@ -322,16 +338,13 @@ def world_models() -> str:
               "CPU ms per env step"]  # fmt: skip
     t = d["targets"]
 
-    def verdict(ok: bool | None) -> str:
-        return "not measured" if ok is None else "met" if ok else "missed"
-
     parts = []
     if "vip_vs_state" in t:
-        parts.append("VIP >= 90% of state and clearly above pixels: " + verdict(t["vip_vs_state"]["met"]))
+        parts.append("VIP >= 90% of state and clearly above pixels: " + _verdict(t["vip_vs_state"]["met"]))
     if "mbpo" in t:
         ratio, cost = t["mbpo"]["steps_ratio"], t["mbpo"]["cost_ratio_cpu"]
-        parts.append(f"MBPO in <= 1/3 of SAC's steps: {verdict(ratio['met'])} (ratio {ratio['value']:.2f})")
-        parts.append(f"MBPO's CPU per step within 5x of SAC's: {verdict(cost['met'])} ({cost['value']:.1f}x)")
+        parts.append(f"MBPO in <= 1/3 of SAC's steps: {_verdict(ratio['met'])} (ratio {ratio['value']:.2f})")
+        parts.append(f"MBPO's CPU per step within 5x of SAC's: {_verdict(cost['met'])} ({cost['value']:.1f}x)")
     note = f"{len(d['seeds'])} seed{'s' if len(d['seeds']) > 1 else ''}; targets: {'; '.join(parts)}; " + _machine(d)
     return _table(header, rows) + "\n\n" + note + "\n"
 
@@ -350,7 +363,7 @@ def offline_sequence() -> str:
             )  # fmt: skip
     header = ["data", "method", "success: IQM [95% CI]", "per seed", "normalised return: IQM [95% CI]",
               "train CPU s"]  # fmt: skip
-    met = "; ".join(f"{name}: {'met' if ok else 'missed'}" for name, ok in d["targets"].items())
+    met = _verdicts(d["targets"], "; ")
     note = f"{len(d['seeds'])} seeds x {d['episodes']} episodes; targets: {met}; " + _machine(d)
     return _table(header, rows) + "\n\n" + note + "\n"
 

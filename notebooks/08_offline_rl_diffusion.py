@@ -49,6 +49,7 @@ from labkit.experiments.offline import (
     IQL_CONFIG,
     group_returns,
     normalized_return,
+    split_action_stats,
     split_observations,
     train_offline_suite,
 )
@@ -280,10 +281,8 @@ print("mean episode length:", {k: round(float(v)) for k, v in lengths.items()})
 
 # %%
 for name in ("diffusion BC", "Diffusion-QL"):
-    a = clouds[name]  # (n, 2) first actions at the split (section 5's dots)
-    up, edge = (a[:, 1] >= np.abs(a[:, 0])).mean(), (np.abs(a).max(-1) > 0.95).mean()
-    q_mean = float(suite.critic.q_value(s_t.repeat(len(a), 1), torch.as_tensor(a)).mean())
-    print(f"{name:>13}: up {up:4.0%}   at the edge {edge:4.0%}   mean Q {q_mean:.2f}")
+    st = split_action_stats(clouds[name], suite.critic, s_split)  # clouds: section 5's dots, (n, 2)
+    print(f"{name:>13}: up {st['up']:4.0%}   at the edge {st['edge']:4.0%}   mean Q {st['mean_q']:.2f}")
 
 # %% [markdown]
 # ## 6. Move IDQL's temperature

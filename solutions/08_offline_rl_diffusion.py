@@ -106,7 +106,7 @@ lk.check("08.noisy_score", noisy_score)
 #     train_diffusion_ql(p, data, DiffusionQLConfig(alpha=1.0), iterations=600, **kw)
 #     r = lk.evaluate(p, ENV_ID, 50, seed=1000)
 #     a = lk.analysis.first_actions(p, s_split, n=150)
-#     print(f"{name}: success {r.success_rate:.0%}, first actions at the edge {(np.abs(a).max(-1) > 0.95).mean():.0%}")
+#     print(f"{name}: success {r.success_rate:.0%}, first actions at the edge {split_action_stats(a)['edge']:.0%}")
 # ```
 #
 # None of the three reaches the goal: in our check (seed 0) every one scored no success, with three

@@ -59,6 +59,7 @@ __all__ = [
     "group_returns",
     "normalized_return",
     "run_offline_suite",
+    "split_action_stats",
     "split_observations",
     "train_offline_suite",
 ]
@@ -175,6 +176,27 @@ def split_observations(
     q = np.asarray(data.episode_fields["quality"])[ep]  # (N,)
     keep = (q == quality) & (obs[:, 1] >= band[0]) & (obs[:, 1] <= band[1]) & (np.abs(obs[:, 0]) < 0.03)
     return obs[keep]
+
+
+def split_action_stats(actions: np.ndarray, critic: IQLCritic | None = None, obs: np.ndarray | None = None) -> dict:
+    """Where first actions at the split go: ``actions (n, 2)`` -> shares ``up`` and ``edge``, and ``mean_q``.
+
+    ``up``: share of actions whose upward component is at least their sideways one (the failing mode,
+    into the cup's pocket); ``edge``: share with a component beyond 0.95 (the bounds of the action box);
+    ``mean_q``: the ``critic``'s mean Q of the actions in state ``obs (D,)`` (NaN without a critic).
+    """
+    a = np.asarray(actions, dtype=np.float32)
+    if a.ndim != 2 or a.shape[1] != 2 or not np.isfinite(a).all():
+        raise ValueError(f"actions must be a finite (n, 2) array of TwoRoutes actions. Got shape {a.shape}.")
+    out = {"up": float((a[:, 1] >= np.abs(a[:, 0])).mean()), "edge": float((np.abs(a).max(-1) > 0.95).mean())}
+    out["mean_q"] = float("nan")
+    if critic is not None:
+        if obs is None:
+            raise ValueError("pass obs= (the state the actions were sampled in) to score them with the critic.")
+        s = torch.as_tensor(np.asarray(obs, dtype=np.float32)[None]).repeat(len(a), 1)  # (n, D)
+        with torch.no_grad():
+            out["mean_q"] = float(critic.q_value(s, torch.as_tensor(a)).mean())
+    return out
 
 
 def group_returns(data: EpisodeDataset, field: str = "quality") -> dict[str, dict[str, float]]:

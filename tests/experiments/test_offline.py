@@ -68,3 +68,18 @@ def test_suites_diffusion_ql_fine_tunes_diffusion_bc_against_the_iql_critic(mixe
     assert moved < 1e-3, moved
     assert (np.asarray(suite.logs["Diffusion-QL"].losses["critic"]) == 0).all()
     assert bc.config.sampler == "ddim" and dql.config.sampler == "ddpm"
+
+
+def test_split_action_stats_counts_the_up_mode_and_the_edge_and_refuses_bad_shapes():
+    import numpy as np
+    import pytest
+
+    from labkit.experiments.offline import split_action_stats
+
+    a = np.array([[0.0, 0.5], [0.9, 0.1], [-0.2, 0.99], [-0.5, -0.1]], dtype=np.float32)
+    st = split_action_stats(a)
+    assert st["up"] == 0.5 and st["edge"] == 0.25 and np.isnan(st["mean_q"])
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        split_action_stats(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        split_action_stats(np.array([[np.nan, 0.0]]))

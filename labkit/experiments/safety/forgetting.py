@@ -36,7 +36,8 @@ class ForgettingPreset:
     steps: int = 120_000
     """PPO fine-tuning steps. The new task is learnt within about 20,000; the forgetting comes later, while
     training goes on without visiting the old states (measured, 3 seeds: after 60,000 plain fine-tuning
-    still kept most of the old task on 2 of 3 seeds, after 120,000 it had lost most of it on all 3)."""
+    still kept most of the old task on 2 of 3 seeds, after 120,000 it had lost most of it on all 3;
+    ``benchmarks/results/safety.json``, and for the shorter run ``run_forgetting(seed, steps=60_000)``)."""
     eval_every: int = 20_000
     eval_episodes: int = 30
     n_envs: int = 8

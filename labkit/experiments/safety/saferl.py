@@ -42,7 +42,8 @@ class SafeRLPreset:
     """True: residual PPO on the shipped diffusion prior (``ResidualVecEnv``); False: PPO from scratch."""
     steps: int = 80_000
     """Environment steps. Measured on the prior at d = 0.1 (3 seeds): after 40,000 the multiplier was still
-    swinging and the final cost missed the limit on 2 of 3 seeds; after 80,000 every seed was within 10%."""
+    swinging and the final cost missed the limit on 2 of 3 seeds; after 80,000 every seed was within 10%
+    (``benchmarks/results/safety.json``; the shorter run: ``run_saferl(seed, steps=40_000)``, seeds 0-2)."""
     n_envs: int = 8
     n_steps: int = 128
     batch_size: int = 256
