@@ -317,13 +317,15 @@ WM_LABELS = {
     "sac": "SAC, model-free",
     "mbpo": "SAC + model (MBPO-style)",
     "sac_same_updates": "SAC with MBPO's updates per step, no model",
+    "tdmpc": "TD-MPC-style latent model, MPPI planning",
+    "tdmpc_policy_only": "TD-MPC-style latent model, its policy alone",
 }
 
 
 def world_models() -> str:
     d = _load("world_models")
     rows = []
-    for part in ("ppo", "sac"):
+    for part in ("ppo", "sac", "latent"):
         for method, recs in d.get(part, {}).get("per_seed", {}).items():
             steps = [r["curve_steps"] for r in recs]
             first = [next((s for s, v in zip(st, r["curve_success"]) if v >= 1.0), None) for st, r in zip(steps, recs)]
@@ -345,7 +347,19 @@ def world_models() -> str:
         ratio, cost = t["mbpo"]["steps_ratio"], t["mbpo"]["cost_ratio_cpu"]
         parts.append(f"MBPO in <= 1/3 of SAC's steps: {_verdict(ratio['met'])} (ratio {ratio['value']:.2f})")
         parts.append(f"MBPO's CPU per step within 5x of SAC's: {_verdict(cost['met'])} ({cost['value']:.1f}x)")
+    if "latent" in t:
+        learned, cost = t["latent"]["learns_in_5_minutes"], t["latent"]["cost_ratio_cpu"]
+        parts.append(
+            f"TD-MPC learns the task in about 5 minutes: {_verdict(learned['met'])} "
+            f"(success {learned['final_success']:.0%} after {learned['wall_seconds']:.0f} s)"
+        )
+        parts.append(f"TD-MPC's CPU per step within 5x of SAC's: {_verdict(cost['met'])} ({cost['value']:.1f}x)")
     note = f"{len(d['seeds'])} seed{'s' if len(d['seeds']) > 1 else ''}; targets: {'; '.join(parts)}; " + _machine(d)
+    when = {p: m for p, m in d.get("parts_measured", {}).items() if m and m.get("date") != d["machine"].get("date")}
+    if when:  # parts kept from an earlier run (--update)
+        note += "; measured earlier: " + ", ".join(
+            f"{p} {m.get('date')} (load {m.get('load_1min') or 0:.1f})" for p, m in when.items()
+        )
     return _table(header, rows) + "\n\n" + note + "\n"
 
 

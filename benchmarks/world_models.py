@@ -5,6 +5,7 @@ the frozen autoencoder latent, raw pixels) and SAC trained on a world model's ro
     python benchmarks/world_models.py --quick    # 1 seed, tiny budgets (a few CPU minutes; the numbers mean little)
     python benchmarks/world_models.py --parts sac --seeds 3 --backend process --workers 2 --out /tmp/wm
     python benchmarks/world_models.py --kinds state vip --out /tmp/wm     # a subset of PPO's observations
+    python benchmarks/world_models.py --parts latent --update   # only the TD-MPC part, kept beside the rest
 
 Every (part, method, seed) is one ``labkit.experiments.world_models.run_trial`` run by ``labkit.sweep.run``;
 ``--out DIR`` keeps finished trials, so an interrupted run resumes. Per-seed values, CPU and wall seconds and
@@ -14,12 +15,15 @@ the load go to benchmarks/results/world_models[_quick].json, with IQM and 95% bo
 Targets (issue 13):
 - PPO on the frozen VIP latent reaches >= 90% of PPO's success on the true state, and clearly more than pixels;
 - MBPO-style SAC reaches model-free SAC's final success in at most a third of SAC's env steps;
-- the world-model agent's CPU cost per env step stays within 5x of model-free SAC's.
+- the world-model agent's CPU cost per env step stays within 5x of model-free SAC's (MBPO-style SAC, and the
+  TD-MPC-style latent model of the ``latent`` part);
+- the latent model learns TwoRoutes (final greedy success >= 90%) in about five minutes of wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import asdict
@@ -28,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from _common import table, write_results
+from _common import machine, table, write_results
 
 import labkit  # noqa: F401
 from labkit.experiments.world_models import (
@@ -44,6 +48,9 @@ from labkit.sweep import BACKENDS, run
 
 PPO_KINDS = {"quick": ["state", "vip", "autoencoder", "pixels"], "full": ["state", "vip", "autoencoder", "pixels"]}
 SAC_METHODS = ["sac", "mbpo", "sac_same_updates"]
+LATENT_METHODS = ["tdmpc", "sac"]
+LATENT_TASKS = ["two_routes", "inverted_pendulum"]
+PARTS = ("ppo", "sac", "latent")
 
 
 def _stats(values: list[float]) -> dict:
@@ -66,11 +73,44 @@ def vip_target(per_kind: dict[str, list[dict]]) -> dict:
     }
 
 
+def latent_target(per: dict[str, list[dict]], task: str) -> dict:
+    """The TD-MPC-style agent on ``task``: did it learn it in about five minutes (greedy success, InvertedPendulum:
+    return >= 950), and its CPU per step against model-free SAC's on the same task and budget."""
+    runs, sac = per[f"tdmpc/{task}"], per[f"sac/{task}"]
+    final = float(np.mean([r["final_success"] for r in runs]))
+    wall = float(np.mean([r["wall_seconds"] for r in runs]))
+    cost = float(np.mean([r["cpu_ms_per_step"] for r in runs]) / np.mean([r["cpu_ms_per_step"] for r in sac]))
+    learned = bool(final >= 0.9 and wall <= 360)
+    return {
+        "learns_in_5_minutes": {"final_success": final, "wall_seconds": wall, "met": learned},
+        "cost_ratio_cpu": {"value": cost, "target": 5.0, "met": bool(cost <= 5.0)},
+        "sac_final_success": float(np.mean([r["final_success"] for r in sac])),
+    }
+
+
+def _kept(file: str, out: dict, parts: list[str]) -> dict:
+    """``out`` with the ``parts`` (and their targets) of the existing results file, for ``--update``."""
+    path = Path(__file__).resolve().parent / "results" / f"{file}.json"
+    if not path.exists():
+        raise SystemExit(f"--update needs {path}; run the other parts first (without --update).")
+    old = json.loads(path.read_text())
+    if old.get("seeds") != out["seeds"]:
+        raise SystemExit(f"--update: {path.name} has seeds {old.get('seeds')}, this run {out['seeds']}; use the same.")
+    keep = {"ppo": ["vip_vs_state"], "sac": ["mbpo"], "latent": ["latent"]}
+    for p in parts:
+        if p in old:
+            out[p] = old[p]
+            out["targets"].update({k: old["targets"][k] for k in keep[p] if k in old.get("targets", {})})
+    out["parts_measured"] = {p: old.get("parts_measured", {}).get(p, old.get("machine")) for p in parts if p in old}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 seed, tiny budgets")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3, quick 1)")
-    ap.add_argument("--parts", nargs="+", choices=("ppo", "sac"), default=["ppo", "sac"])
+    ap.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    ap.add_argument("--update", action="store_true", help="keep the parts not run from the existing results file")
     ap.add_argument("--kinds", nargs="+", choices=list(OBSERVATIONS), default=None, help="PPO's observations")
     ap.add_argument("--task", choices=sorted(SAC_TASKS), default="two_routes", help="the SAC part's task")
     ap.add_argument("--backend", choices=BACKENDS, default="sequential", help="labkit.sweep backend")
@@ -84,18 +124,27 @@ def main(argv: list[str] | None = None) -> int:
         settings += [{"part": "ppo", "method": k, "budget_name": name} for k in args.kinds or PPO_KINDS[name]]
     if "sac" in args.parts:
         settings += [{"part": "sac", "method": m, "budget_name": name, "task": args.task} for m in SAC_METHODS]
+    if "latent" in args.parts:
+        settings += [
+            {"part": "latent", "method": m, "budget_name": name, "task": t}
+            for t in LATENT_TASKS
+            for m in LATENT_METHODS
+        ]
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     render_cost = measure_render_cost(steps=300 if args.quick else 1_000)
     sweep = run(run_trial, settings, seeds, backend=args.backend, workers=args.workers, out=args.out, progress=False)
     if sweep.failed:
         raise SystemExit(f"{len(sweep.failed)} trials failed: {sweep.failed[0]['error']}")
+    file = "world_models_quick" if args.quick else "world_models"
     out: dict = {"quick": args.quick, "seeds": seeds, "budget": asdict(BUDGETS[name]), "render_cost": render_cost}
     out["targets"] = {}
-    for part in ("ppo", "sac"):
+    if args.update:
+        out = _kept(file, out, [p for p in PARTS if p not in args.parts])
+    for part in args.parts:
         per: dict[str, list[dict]] = {}
         for r in sweep.records:
             if r["part"] == part:
-                per.setdefault(r["method"], []).append(r)
+                per.setdefault(f"{r['method']}/{r['task']}" if part == "latent" else r["method"], []).append(r)
         if not per:
             continue
         out[part] = {"per_seed": per, "stats": {m: _stats([r["final_success"] for r in rs]) for m, rs in per.items()}}
@@ -109,18 +158,21 @@ def main(argv: list[str] | None = None) -> int:
             }
             for m, rs in per.items()
         ]
-        print(f"\n{part.upper()} on TwoRoutes" if part == "ppo" else f"\nSAC on {args.task}")
+        print({"ppo": "\nPPO on TwoRoutes", "sac": f"\nSAC on {args.task}", "latent": "\nTD-MPC vs SAC"}[part])
         print(table(rows, list(rows[0])))
         if part == "ppo":
             out["targets"]["vip_vs_state"] = vip_target(per)
-        elif all(m in per for m in ("sac", "mbpo")):
+        elif part == "sac" and all(m in per for m in ("sac", "mbpo")):
             out["targets"]["mbpo"] = mbpo_targets(per, metric=SAC_TASKS[args.task].metric)
+        elif part == "latent":
+            out["targets"]["latent"] = {t: latent_target(per, t) for t in LATENT_TASKS}
+    out["parts_measured"] = {**out.get("parts_measured", {}), **{p: machine() for p in args.parts}}
     out["total"] = {
         "wall_seconds": round(time.perf_counter() - start_wall, 1),
         "cpu_seconds": round(time.process_time() - start_cpu, 1),
         "note": "cpu_seconds counts this process only (trials run here with the sequential backend)",
     }
-    path = write_results("world_models_quick" if args.quick else "world_models", out)
+    path = write_results(file, out)
     print(f"\ntargets: {out['targets']}\nwrote {path}")
     return 0
 

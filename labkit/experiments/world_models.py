@@ -21,11 +21,12 @@ import functools
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.env_util import make_vec_env
@@ -34,6 +35,7 @@ from tqdm.auto import tqdm
 from labkit import envs  # envs.PixelObservation: mujoco loads on first use, not at import
 from labkit.data.shipped import load_demos
 from labkit.envs.registry import make
+from labkit.rollout import evaluate
 from labkit.runtime import check_int, check_seed, seed_everything
 from labkit.sb3 import TrainingMonitor, learn
 from labkit.train.log import TrainLog
@@ -44,6 +46,7 @@ from labkit.world_models.mbpo import MBPOConfig, MixedReplayBuffer, ModelRollout
 from labkit.world_models.probes import nearest_frames, position_probe
 from labkit.world_models.representation import Representation
 from labkit.world_models.rollouts import open_loop
+from labkit.world_models.tdmpc import TDMPCAgent, TDMPCConfig, train_tdmpc
 from labkit.world_models.vip import VIPConfig, train_vip
 from labkit.world_models.wrappers import LatentObservation
 
@@ -53,6 +56,7 @@ __all__ = [
     "MBPO_PRESETS",
     "OBSERVATIONS",
     "SAC_TASKS",
+    "TDMPC_CONFIG",
     "Budget",
     "MBPOSettings",
     "agent_env",
@@ -67,8 +71,10 @@ __all__ = [
     "probe_frames",
     "run_ppo",
     "run_sac",
+    "run_tdmpc",
     "run_trial",
     "summary",
+    "tdmpc_probe",
     "train_representations",
     "vip_reward_table",
 ]
@@ -454,6 +460,71 @@ def run_sac(
     return model, log
 
 
+#: The TD-MPC-style agent as notebook 05 and the benchmark run it (the defaults of TDMPCConfig).
+TDMPC_CONFIG = TDMPCConfig()
+
+
+def run_tdmpc(
+    task: str,
+    env_steps: int,
+    seed: int = 0,
+    config: TDMPCConfig | None = None,
+    eval_every: int = 500,
+    n_eval_episodes: int = 10,
+    progress: bool = True,
+) -> tuple[TDMPCAgent, TrainLog]:
+    """A TD-MPC-style latent world model (``labkit.world_models.tdmpc``) on one of :data:`SAC_TASKS`, timed as
+    :func:`run_sac` is (``log.meta``: CPU ms per env step, the load), with the task's discount and success rule."""
+    if task not in SAC_TASKS:
+        raise ValueError(f"task must be one of {list(SAC_TASKS)}. Got {task!r}.")
+    spec = SAC_TASKS[task]
+    config = replace(config or TDMPC_CONFIG, gamma=spec.gamma)
+    success = None if spec.metric == "success" else (lambda ep: ep.ret >= 950)
+    with _Clock() as c:
+        agent, log = train_tdmpc(
+            spec.env_id, env_steps, config, seed, eval_every, n_eval_episodes, progress=progress, success=success
+        )
+    return agent, _stamp(log, c, log.meta["method"], seed, log.env_steps)
+
+
+def tdmpc_probe(agent: TDMPCAgent, log: TrainLog, n_episodes: int = 10, seed: int = 10_000) -> dict[str, Any]:
+    """Why a TD-MPC run on TwoRoutes did or did not learn: its greedy paths, the reward's jumps, its value error.
+
+    :returns: ``trajectories`` (greedy episodes, each ``(T + 1, 8)``), ``success``, ``spike_xy (M, 2)``: where in
+        its own replay a non-terminal step paid more than 1 in either direction (the shortest-path length the
+        reward follows jumps where the robot grazes the cup), ``end_near_corner``: the share of greedy episodes
+        that end within 5 cm of a top corner of the cup, ``predicted_value`` (the critic's
+        ``Q(z_0, pi(z_0))`` at each start) and ``realised_return`` (the discounted return the episode got).
+    """
+    res = evaluate(agent, ENV_ID, n_episodes, seed=seed, progress=False)
+    replay = log.extras["replay"]
+    r, done = replay.rewards[: replay.n], replay.terminated[: replay.n]
+    spikes = (np.abs(r) > 1.0) & ~done
+    gamma = agent.config.gamma
+    starts = np.stack([t[0] for t in res.trajectories]).astype(np.float32)
+    with torch.no_grad():
+        z = agent.encode(torch.as_tensor(starts, device=agent.device))
+        predicted = agent.q(z, agent.act(z)).cpu().numpy()
+    realised = []
+    for ep in range(n_episodes):
+        traj = res.trajectories[ep]
+        rewards = two_routes_reward(traj[:-1], np.zeros((len(traj) - 1, 2), np.float32), traj[1:])
+        realised.append(float(np.sum(rewards * gamma ** np.arange(len(rewards)))))
+    base = _two_routes()
+    corners = np.array([[s * (base.CUP_HALF_WIDTH + 0.03), base.obstacle[1] + 0.10] for s in (-1, 1)])  # (2, 2)
+    ends = np.stack([t[-1, :2] for t in res.trajectories])  # (n, 2)
+    near = np.linalg.norm(ends[:, None] - corners[None], axis=-1).min(1) < 0.05
+    return {
+        "trajectories": res.trajectories,
+        "end_near_corner": float(near.mean()),
+        "success": res.successes,
+        "spike_xy": replay.next_obs[: replay.n][spikes, :2],
+        "spike_share": float(spikes.mean()),
+        "predicted_value": predicted,
+        "realised_return": np.asarray(realised),
+    }
+
+
 def mbpo_targets(runs: dict[str, list[dict]], metric: str = "success") -> dict:
     """Issue 13's SAC targets from per-seed summaries ``{"sac": [...], "mbpo": [...], ...}``.
 
@@ -543,18 +614,20 @@ class Budget:
     sac_eval_every: int
     sac_eval_episodes: int
     probe_frames: int
+    tdmpc_steps: int
 
 
 BUDGETS = {
-    "quick": Budget(200, 30, 4_096, 2_048, 5, 1_500, 1_000, 500, 3, 400),
-    "full": Budget(3_000, None, 30_000, 5_000, 10, 15_000, 5_000, 500, 10, 2_000),
+    "quick": Budget(200, 30, 4_096, 2_048, 5, 1_500, 1_000, 500, 3, 400, 1_000),
+    "full": Budget(3_000, None, 30_000, 5_000, 10, 15_000, 5_000, 500, 10, 2_000, 8_000),
 }
 
 
 def run_trial(seed: int, part: str, method: str, budget_name: str = "quick", task: str = "two_routes") -> dict:
     """One benchmark trial, JSON-friendly: ``part="ppo"`` (``method`` an observation kind; a latent is trained
-    first on the demo frames, with its probe and VIP-reward correlation) or ``part="sac"`` (``method`` one of
-    ``sac``, ``mbpo``, ``sac_same_updates``)."""
+    first on the demo frames, with its probe and VIP-reward correlation), ``part="sac"`` (``method`` one of
+    ``sac``, ``mbpo``, ``sac_same_updates``) or ``part="latent"`` (``tdmpc``, ``tdmpc_policy_only`` or ``sac``,
+    all for ``tdmpc_steps`` on ``task``)."""
     if budget_name not in BUDGETS:
         raise ValueError(f"budget_name must be one of {list(BUDGETS)}. Got {budget_name!r}.")
     b = BUDGETS[budget_name]
@@ -591,6 +664,18 @@ def run_trial(seed: int, part: str, method: str, budget_name: str = "quick", tas
             **runs[method],
         )
         out["settings"] = asdict(settings) if method == "mbpo" else None
+    elif part == "latent":  # TD-MPC against model-free SAC, the same budget, on either task
+        if method not in ("tdmpc", "tdmpc_policy_only", "sac"):
+            raise ValueError(f"method must be 'tdmpc', 'tdmpc_policy_only' or 'sac' for part 'latent'. Got {method!r}.")
+        every = 2 * b.sac_eval_every
+        if method == "sac":
+            _, log = run_sac(task, b.tdmpc_steps, seed, None, 1, every, b.sac_eval_episodes, progress=False)
+        else:
+            config = replace(TDMPC_CONFIG, plan=method == "tdmpc")
+            _, log = run_tdmpc(task, b.tdmpc_steps, seed, config, every, b.sac_eval_episodes, progress=False)
+            out["settings"] = asdict(config)
+            out.update({k: log.meta[k] for k in ("update_cpu_seconds", "act_cpu_seconds")})
+        out["task"] = task
     else:
-        raise ValueError(f"part must be 'ppo' or 'sac'. Got {part!r}.")
+        raise ValueError(f"part must be 'ppo', 'sac' or 'latent'. Got {part!r}.")
     return {**out, **summary(log), "method": method}

@@ -15,6 +15,11 @@ Part 2, a model of the world that trains SB3 SAC (MBPO-style):
 - ``ensemble``: ``ProbabilisticEnsemble``, K Gaussian MLPs over ``[s' - s, r]``;
 - ``mbpo``: ``MixedReplayBuffer`` (real + imagined batches) and ``ModelRolloutCallback`` (fit, branch);
 - ``rollouts``: open-loop imagination, for the compounding-error view.
+
+A latent world model that plans (TD-MPC-style):
+
+- ``tdmpc``: ``TDMPCAgent`` (encoder, latent dynamics, reward, twin critics, policy; MPPI planning),
+  ``WindowReplay`` (windows of H real steps) and ``train_tdmpc``, its training loop.
 """
 
 from labkit.world_models.autoencoder import AutoencoderConfig, train_autoencoder
@@ -25,6 +30,7 @@ from labkit.world_models.mbpo import MBPOConfig, MixedReplayBuffer, ModelRollout
 from labkit.world_models.probes import nearest_frames, position_probe
 from labkit.world_models.representation import Representation, RepresentationMismatchError, RepresentationSpec
 from labkit.world_models.rollouts import open_loop
+from labkit.world_models.tdmpc import TDMPCAgent, TDMPCConfig, WindowReplay, train_tdmpc
 from labkit.world_models.vip import VIPConfig, train_vip, vip_loss
 from labkit.world_models.wrappers import LatentObservation, VIPReward, frame_size_of, task_of
 
@@ -43,14 +49,18 @@ __all__ = [
     "Representation",
     "RepresentationMismatchError",
     "RepresentationSpec",
+    "TDMPCAgent",
+    "TDMPCConfig",
     "VIPConfig",
     "VIPReward",
+    "WindowReplay",
     "frame_size_of",
     "nearest_frames",
     "open_loop",
     "position_probe",
     "task_of",
     "train_autoencoder",
+    "train_tdmpc",
     "train_vip",
     "vip_loss",
 ]
