@@ -320,6 +320,14 @@ WM_LABELS = {
     "tdmpc": "TD-MPC-style latent model, MPPI planning",
     "tdmpc_policy_only": "TD-MPC-style latent model, its policy alone",
 }
+WM_TASKS = {"two_routes": "TwoRoutes", "inverted_pendulum": "InvertedPendulum"}
+
+
+def _wm_label(key: str) -> str:
+    """``"sac"`` -> its label; the latent part's ``"tdmpc/inverted_pendulum"`` -> label and task."""
+    method, _, task = key.partition("/")
+    label = WM_LABELS.get(method, method)
+    return f"{label}, {WM_TASKS.get(task, task)}" if task else label
 
 
 def world_models() -> str:
@@ -333,7 +341,7 @@ def world_models() -> str:
             final = [r["final_success"] for r in recs]
             ms = sum(r["cpu_ms_per_step"] for r in recs) / len(recs)
             rows.append(
-                [WM_LABELS.get(method, method), f"{recs[0]['env_steps']:,}", _interval(final), _per_seed(final),
+                [_wm_label(method), f"{recs[0]['env_steps']:,}", _interval(final), _per_seed(final),
                  ", ".join(reached), f"{ms:.2f}"]
             )  # fmt: skip
     header = ["agent", "env steps", "final success: IQM [95% CI]", "per seed", "first eval at 100% (per seed)",
@@ -347,13 +355,15 @@ def world_models() -> str:
         ratio, cost = t["mbpo"]["steps_ratio"], t["mbpo"]["cost_ratio_cpu"]
         parts.append(f"MBPO in <= 1/3 of SAC's steps: {_verdict(ratio['met'])} (ratio {ratio['value']:.2f})")
         parts.append(f"MBPO's CPU per step within 5x of SAC's: {_verdict(cost['met'])} ({cost['value']:.1f}x)")
-    if "latent" in t:
-        learned, cost = t["latent"]["learns_in_5_minutes"], t["latent"]["cost_ratio_cpu"]
+    for task, lt in t.get("latent", {}).items():
+        learned, cost = lt["learns_in_5_minutes"], lt["cost_ratio"]
+        first = ", ".join("never" if v is None else f"{v:.0f} s" for v in learned["train_seconds_to_90"])
         parts.append(
-            f"TD-MPC learns the task in about 5 minutes: {_verdict(learned['met'])} "
-            f"(success {learned['final_success']:.0%} after {learned['wall_seconds']:.0f} s)"
+            f"TD-MPC learns {WM_TASKS.get(task, task)} in about 5 minutes: {_verdict(learned['met'])} "
+            f"(training time to 90% per seed: {first}), its training cost per step within 5x of SAC's: "
+            f"{_verdict(cost['met'])} ({cost['value']:.1f}x: {lt['train_ms_per_step']:.1f} ms updating and planning; "
+            "the table's CPU column also counts its planned evaluations)"
         )
-        parts.append(f"TD-MPC's CPU per step within 5x of SAC's: {_verdict(cost['met'])} ({cost['value']:.1f}x)")
     note = f"{len(d['seeds'])} seed{'s' if len(d['seeds']) > 1 else ''}; targets: {'; '.join(parts)}; " + _machine(d)
     when = {p: m for p, m in d.get("parts_measured", {}).items() if m and m.get("date") != d["machine"].get("date")}
     if when:  # parts kept from an earlier run (--update)

@@ -74,16 +74,30 @@ def vip_target(per_kind: dict[str, list[dict]]) -> dict:
 
 
 def latent_target(per: dict[str, list[dict]], task: str) -> dict:
-    """The TD-MPC-style agent on ``task``: did it learn it in about five minutes (greedy success, InvertedPendulum:
-    return >= 950), and its CPU per step against model-free SAC's on the same task and budget."""
+    """The TD-MPC-style agent on ``task`` (InvertedPendulum: an episode succeeds at return >= 950).
+
+    Its training cost is the CPU it spent updating and planning (``update_cpu_seconds + act_cpu_seconds``,
+    evaluations excluded; one thread, so about its wall time). ``learns_in_5_minutes``: the mean final success
+    is >= 90% and every seed's first evaluation at >= 90% comes within about 300 s of that training time
+    (env steps to it x training CPU per step). ``cost_ratio``: training CPU per env step against model-free
+    SAC's whole CPU per step (its cheap evaluations included, so the ratio if anything flatters TD-MPC).
+    """
     runs, sac = per[f"tdmpc/{task}"], per[f"sac/{task}"]
     final = float(np.mean([r["final_success"] for r in runs]))
-    wall = float(np.mean([r["wall_seconds"] for r in runs]))
-    cost = float(np.mean([r["cpu_ms_per_step"] for r in runs]) / np.mean([r["cpu_ms_per_step"] for r in sac]))
-    learned = bool(final >= 0.9 and wall <= 360)
+    train_ms = [1e3 * (r["update_cpu_seconds"] + r["act_cpu_seconds"]) / r["env_steps"] for r in runs]
+    steps_to = [next((s for s, y in zip(r["curve_steps"], r["curve_success"]) if y >= 0.9), None) for r in runs]
+    seconds_to = [None if n is None else round(n * ms / 1e3, 1) for n, ms in zip(steps_to, train_ms)]
+    learned = bool(final >= 0.9 and all(t is not None and t <= 300 for t in seconds_to))
+    cost = float(np.mean(train_ms) / np.mean([r["cpu_ms_per_step"] for r in sac]))
     return {
-        "learns_in_5_minutes": {"final_success": final, "wall_seconds": wall, "met": learned},
-        "cost_ratio_cpu": {"value": cost, "target": 5.0, "met": bool(cost <= 5.0)},
+        "learns_in_5_minutes": {
+            "final_success": final,
+            "steps_to_90": steps_to,
+            "train_seconds_to_90": seconds_to,
+            "met": learned,
+        },
+        "train_ms_per_step": float(np.mean(train_ms)),
+        "cost_ratio": {"value": cost, "target": 5.0, "met": bool(cost <= 5.0)},
         "sac_final_success": float(np.mean([r["final_success"] for r in sac])),
     }
 

@@ -86,7 +86,17 @@ lk.check("05.disagreement", my_disagreement)
 # accurate that is the way round the cup (the distance was learned from demos that go round it), where it
 # is not (places no video visited) the agent can settle in a spot the embedding wrongly thinks is close.
 #
-# **5. Open question.** The autoencoder's loss is a sum over pixels: the static floor, walls, cup and
+# **5. Plan or not.** The training cell prints where TD-MPC's CPU goes: updating the five networks, and
+# planning (hundreds of imagined sequences through the latent dynamics, several refits, every env step).
+# With `plan=False` the planning share all but vanishes and the agent is a latent-model actor-critic: its
+# policy, trained to climb the critic, acts alone. What you lose is the look-ahead: the planner can
+# reject a sequence whose imagined reward or predicted episode end is bad even where the policy has not
+# caught up yet (on InvertedPendulum the termination head matters most: a plan that drops the pole ends
+# early in imagination and scores low). `horizon=5` doubles the imagined steps of both the planner and
+# the losses, so each env step costs more; on TwoRoutes' reward jumps a longer imagination gives the
+# model more room to be wrong.
+#
+# **6. Open question.** The autoencoder's loss is a sum over pixels: the static floor, walls, cup and
 # goal are most of them, and the robot is a handful. Once the background is reconstructed the remaining
 # error is tiny whether or not the robot's position is encoded precisely, so the gradient that would make
 # it precise is tiny too. VIP's loss is *only* about what changes between frames and in which order,

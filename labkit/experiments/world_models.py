@@ -126,6 +126,7 @@ def summary(log: TrainLog) -> dict[str, Any]:
     """A run as a JSON-friendly dict: meta, final success and return, the curves, numbers from ``extras``."""
     steps, success = log.curve("success_rate")
     _, returns = log.curve("mean_return")
+    _, seconds = log.curve("seconds")
     extra = {k: v for k, v in log.extras.items() if isinstance(v, (int, float, str))}
     return {
         **log.meta,
@@ -134,6 +135,7 @@ def summary(log: TrainLog) -> dict[str, Any]:
         "curve_steps": steps,
         "curve_success": success,
         "curve_return": returns,
+        "curve_seconds": seconds,  # training wall time at each evaluation (evaluations excluded)
         **extra,
     }
 
