@@ -368,22 +368,27 @@ lk.check("05.disagreement", my_disagreement)
 # %% [markdown]
 # ## 9. A latent world model that plans: TD-MPC on a laptop
 # Dreamer learns a recurrent latent model from pixels and trains its actor and critic in imagination;
-# TD-MPC (and TD-MPC2) learns a latent model *without a decoder* and plans in it. Their users report a
+# TD-MPC (and TD-MPC2) learn a latent model *without a decoder* and plan in it. Their users report a
 # few frames per second for DreamerV3 on a datacentre GPU and days for TD-MPC2's five million steps, so
 # here is a small TD-MPC-style agent for the true state (`labkit/world_models/tdmpc.py`, one screen per
 # part). Small MLPs share a latent $z$: an encoder $z = h(o)$, latent dynamics $z' = d(z, a)$, a
-# reward $R(z, a)$, a termination head $T(z, a)$ (does this step end the episode), twin critics $Q(z, a)$
-# and a policy $\pi(z)$. From windows of $H$ real steps the model imagines $z_{t+1} = d(z_t, a_t)$, and
-# every imagined latent must match the encoding of the observation that really came, predict the reward
-# and the episode's end that came, and carry TD values (the termination term, a cross-entropy, left out):
+# reward $R(z, a)$, a termination head $T(z, a)$ (does this step end the episode), twin critics
+# $Q_1, Q_2(z, a)$ and a policy $\pi(z)$. From windows of $H$ real steps the model starts at
+# $z_0 = h(o_0)$ and imagines $z_{t+1} = d(z_t, a_t)$ with the window's actions. Every imagined latent
+# must match the encoding of the observation that really came, predict the reward that came and carry
+# TD values (a bar marks a slow Polyak-averaged copy, $\bar z_{t+1} = \bar h(o_{t+1})$; $\rho < 1$ weighs
+# later, less certain steps less; $c_1, c_2, c_3$ are `consistency_coef`, `reward_coef`, `value_coef`):
 #
-# $$\mathcal{L} = \sum_{t=0}^{H-1} \rho^t \Big( c_1 \lVert d(z_t, a_t) - \bar h(o_{t+1}) \rVert^2
-#   + c_2 \big(R(z_t, a_t) - r_t\big)^2 + c_3 \big(Q(z_t, a_t) - r_t - \gamma \bar Q(\bar z_{t+1}, \pi(\bar z_{t+1}))\big)^2 \Big)$$
+# $$\mathcal{L} = \sum_{t=0}^{H-1} \rho^t \Big( c_1 \lVert d(z_t, a_t) - \bar z_{t+1} \rVert^2
+#   + c_2 \big(R(z_t, a_t) - r_t\big)^2 + c_3 \sum_{i=1}^{2} \big(Q_i(z_t, a_t) - r_t - \gamma (1 - \mathrm{done}_t) \min_j \bar Q_j(\bar z_{t+1}, \pi(\bar z_{t+1}))\big)^2 \Big)$$
 #
-# To act it plans with MPPI: sample action sequences (some from $\pi$, one the last plan shifted by a
-# step), score each by $\sum_t \gamma^t R(z_t, a_t) + \gamma^H Q(z_H, \pi(z_H))$ in imagination (each
-# term weighted by the predicted chance that the episode has not ended), refit a Gaussian to the
-# best and repeat. Below it trains on TwoRoutes for the same env steps as SAC in section 7.
+# The termination head's cross-entropy term is in the code and left out here. The policy is trained to
+# maximise $\min_j Q_j(z_t, \pi(z_t))$. To act, the agent plans with MPPI (model predictive path
+# integral control): it samples action sequences (some from $\pi$, one the last plan shifted by a
+# step), scores each in imagination by $\sum_t \gamma^t R(z_t, a_t) + \gamma^H Q(z_H, \pi(z_H))$ (each
+# term weighted by the predicted chance that the episode has not ended), refits a Gaussian to the best
+# ones, each weighted by the exponential of its score, and repeats. Below it trains on TwoRoutes for the
+# same env steps as SAC in section 7.
 
 # %%
 TDMPC_STEPS = 300 if SMOKE else SAC_STEPS
@@ -404,9 +409,11 @@ viz.curves({k: [log] for k, log in sac.items()}, title="This notebook: SAC, SAC 
 
 # %% [markdown]
 # Where does it go, and does its critic know what it gets? The figure draws its greedy episodes and, in
-# red, every step in its own data where the reward jumped by more than 1 (the shortest way round the cup,
-# whose shrinkage the reward pays, changes length all at once where the robot grazes the cup). The print
-# sets the critic's value of the start state against the discounted return the episode really got.
+# red, every step in its own data where the reward jumped by more than 1. The reward pays the shrinkage
+# of the shortest way round the cup, and that way keeps a clearance from the cup. The clearance is wider
+# than the robot's radius, so a robot grazing the cup counts as inside its pocket, and the length jumps.
+# The print sets the critic's value of the start state, for the policy's action, against the discounted
+# return that the planner's episodes really got.
 
 # %%
 probe = wm.tdmpc_probe(td_agent, td_log, n_episodes=N_EVAL)
@@ -442,17 +449,18 @@ if bench is not None:
 print(f"this notebook's compute so far: {time.perf_counter() - START:.0f} s wall")
 
 # %% [markdown]
-# What the numbers say (this run above, three seeds in the benchmark): the agent costs several times
-# SAC's CPU per step, because it updates all its networks over $H$ imagined steps and plans with hundreds
-# of imagined sequences every step. On InvertedPendulum, whose reward is smooth, it learns within a few
-# minutes of training on every seed of the benchmark. On TwoRoutes it did not keep the task in any seed:
-# its greedy episodes stall at a top corner of the cup, where the red marks gather, and its critic
-# promises more than the episodes get (compare the two printed values). The reward pays the shrinkage of a
-# shortest-path length that jumps there (its margin round the cup is wider than the robot's radius). A
-# smooth latent model blurs that step into a slope, and the planner and the critic climb it: model
-# exploitation, which MBPO avoids by trusting its model only a step or two from real data. TD-MPC2
-# answers with discrete (two-hot) regression of rewards and values, larger latents, more updates and
-# millions of steps, none of which fits five minutes on two cores.
+# What the numbers say: this notebook's run is short (SAC's budget, its first steps random), the
+# benchmark's three seeds run longer; both are printed above. The agent costs several times SAC's CPU per
+# step, because it updates all its networks over $H$ imagined steps and plans with hundreds of imagined
+# sequences every step. On InvertedPendulum, whose reward is smooth, every seed of the benchmark first
+# reaches the bar within a few minutes of training and ends there. On TwoRoutes no seed kept the task. In
+# our full runs the greedy episodes ended at a top corner of the cup, where the red marks gather, and the
+# critic valued the start above what the episodes got; check the printed share and values for your run.
+# A smooth latent model blurs the reward's jump into a slope, and the planner and the critic climb it.
+# This is model exploitation, which MBPO avoids by trusting its model only a step or two from real data.
+# TD-MPC2 answers with discrete regression of rewards and values (each target spread over two
+# neighbouring bins of a fixed grid, "two-hot", and fitted by cross-entropy), larger latents, more
+# updates and millions of steps, none of which fits five minutes on two cores.
 
 # %% [markdown]
 # ## Summary
@@ -478,7 +486,7 @@ print(f"this notebook's compute so far: {time.perf_counter() - START:.0f} s wall
 #    benchmark's "same updates, no model" runs: how much of any speed-up is the model, how much the extra updates?
 # 4. **A reward from a goal picture.** Wrap the pixel env in `lk.world_models.VIPReward(env, reps["vip"], goal)`
 #    and train PPO on the VIP latent with VIP's reward only. Does it reach the goal? Where does it fail?
-# 5. **Plan or not.** Rerun section 9 with `config=dataclasses.replace(wm.TDMPC_CONFIG, plan=False)`: the
+# 5. **Plan or not.** Rerun section 9 with `config=lk.world_models.TDMPCConfig(plan=False)`: the
 #    policy alone acts. Compare CPU per step and success with planning; then try `horizon=5`.
 # 6. **Open question.** The autoencoder's reconstructions look right; why can its latent still be a worse
 #    state for control than VIP's? (Hint: look at what the loss pays for.)

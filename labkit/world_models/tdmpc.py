@@ -1,7 +1,7 @@
 """A small TD-MPC-style latent world model that plans with MPPI (Hansen et al. 2022; TD-MPC2, 2024).
 
-Five small networks share one latent space ``z`` (``L`` numbers, softmax-normalised in groups of 8, TD-MPC2's
-"SimNorm", which keeps latents bounded as the model trains)::
+Six kinds of small network share one latent space ``z`` (``L`` numbers, softmax-normalised in groups of 8,
+TD-MPC2's "SimNorm", which keeps latents bounded as the model trains)::
 
     encoder   h(o)      (B, D)        -> z  (B, L)
     dynamics  d(z, a)   (B, L + A)    -> z' (B, L)      no decoder: z is never asked to rebuild o
@@ -14,9 +14,9 @@ They learn together from windows of ``H`` real steps (:class:`WindowReplay`): th
 ``z_0 = h(o_0)`` and *imagines* ``z_t+1 = d(z_t, a_t)`` with the window's actions, and every imagined
 latent is asked to match the (target) encoding of the observation that really came, to predict the reward
 and the episode's end that really came, and to have TD values
-``Q(z_t, a_t) ~ r_t + gamma (1 - done_t) min Q_target(z'_t+1, pi(z'_t+1))``; later steps weigh ``rho**t``,
-and a window that runs past its episode's end is masked there. The policy climbs the critic,
-``max Q(z_t, pi(z_t))``.
+``Q(z_t, a_t) ~ r_t + gamma (1 - done_t) min Q_target(zbar_t+1, pi(zbar_t+1))`` with
+``zbar_t+1 = h_target(o_t+1)``; later steps weigh ``rho**t``, and a window that runs past its episode's
+end is masked there. The policy climbs the critic, ``max Q(z_t, pi(z_t))``.
 
 To act, the agent does not simply ask the policy: it *plans* (:meth:`TDMPCAgent.plan`). MPPI samples
 action sequences of length ``H`` (some from the policy, most from a Gaussian), scores each by its imagined
@@ -193,7 +193,8 @@ class WindowReplay:
 
 
 class TDMPCAgent(nn.Module):
-    """The encoder, latent dynamics, reward, twin critics and policy of a TD-MPC-style agent, and its planner.
+    """The encoder, latent dynamics, reward, termination, twin critics and policy of a TD-MPC-style agent, and its
+    planner.
 
     ``predict(obs)`` follows SB3: ``(B, D)`` or ``(D,)`` observations in, ``(actions, None)`` out, so
     ``labkit.evaluate`` and the rollout views take the agent like any SB3 model.
@@ -458,11 +459,11 @@ def train_tdmpc(
     """Train a TD-MPC-style agent on ``env_id`` for ``env_steps`` env steps, one update per step.
 
     Every ``eval_every`` steps ``labkit.evaluate`` runs ``n_eval_episodes`` greedy (planned-mean) episodes:
-    ``log.history`` rows have ``env_steps``, ``success_rate``, ``mean_return`` and ``seconds``; ``log.losses``
-    has ``consistency``, ``reward``, ``value`` and ``policy`` per update; ``log.meta`` the CPU seconds spent
-    updating and acting. Ctrl-C stops training and keeps the agent. ``success``: ``Episode -> bool`` for tasks
-    without ``info["is_success"]`` (as in ``labkit.evaluate``). The agent plans in [-1, 1] and ``predict`` maps
-    its actions onto the env's own bounds, as SB3 does.
+    ``log.history`` rows have ``env_steps``, ``success_rate``, ``mean_return`` and ``seconds``;
+    ``log.losses`` has ``consistency``, ``reward``, ``value``, ``termination`` and ``policy`` per update;
+    ``log.meta`` the CPU seconds spent updating and acting. Ctrl-C stops training and keeps the agent.
+    ``success``: ``Episode -> bool`` for tasks without ``info["is_success"]`` (as in ``labkit.evaluate``).
+    The agent plans in [-1, 1] and ``predict`` maps its actions onto the env's own bounds, as SB3 does.
     """
     env_steps, seed = check_int("env_steps", env_steps), check_seed(seed)
     eval_every = check_int("eval_every", eval_every)
