@@ -107,7 +107,10 @@ def _kept(file: str, out: dict, parts: list[str]) -> dict:
     path = Path(__file__).resolve().parent / "results" / f"{file}.json"
     if not path.exists():
         raise SystemExit(f"--update needs {path}; run the other parts first (without --update).")
-    old = json.loads(path.read_text())
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise SystemExit(f"--update cannot read {path} ({e}); rerun without --update to remake it.") from None
     if old.get("seeds") != out["seeds"]:
         raise SystemExit(f"--update: {path.name} has seeds {old.get('seeds')}, this run {out['seeds']}; use the same.")
     keep = {"ppo": ["vip_vs_state"], "sac": ["mbpo"], "latent": ["latent"]}

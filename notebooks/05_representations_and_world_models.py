@@ -417,12 +417,7 @@ viz.curves({k: [log] for k, log in sac.items()}, title="This notebook: SAC, SAC 
 
 # %%
 probe = wm.tdmpc_probe(td_agent, td_log, n_episodes=N_EVAL)
-fig = viz.trajectories_figure(
-    probe["trajectories"], ["success" if s else "failure" for s in probe["success"]], title="TD-MPC's greedy episodes"
-)
-fig.add_trace(go.Scatter(x=probe["spike_xy"][:, 0], y=probe["spike_xy"][:, 1], mode="markers",
-                         marker=dict(color="red", size=4), name="|reward| > 1 in its data"))  # fmt: skip
-fig.show()
+viz.stall_figure(probe["trajectories"], probe["success"], probe["spike_xy"], title="TD-MPC's greedy episodes").show()
 print(
     f"greedy episodes at the goal: {probe['success'].mean():.0%}; ending within 5 cm of a top corner of the cup: "
     f"{probe['end_near_corner']:.0%}; steps in its data with |reward| > 1: {probe['spike_share']:.2%}\n"

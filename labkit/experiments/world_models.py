@@ -498,6 +498,8 @@ def tdmpc_probe(agent: TDMPCAgent, log: TrainLog, n_episodes: int = 10, seed: in
         that end within 5 cm of a top corner of the cup, ``predicted_value`` (the critic's
         ``Q(z_0, pi(z_0))`` at each start) and ``realised_return`` (the discounted return the episode got).
     """
+    if "replay" not in log.extras or agent.obs_dim != 8:
+        raise ValueError("tdmpc_probe needs a TwoRoutes agent and its log from run_tdmpc('two_routes', ...).")
     res = evaluate(agent, ENV_ID, n_episodes, seed=seed, progress=False)
     replay = log.extras["replay"]
     r, done = replay.rewards[: replay.n], replay.terminated[: replay.n]

@@ -8,11 +8,12 @@ from torch import nn
 __all__ = ["ObsScaler", "mlp"]
 
 
-def mlp(in_dim: int, out_dim: int, hidden_dim: int, n_layers: int) -> nn.Sequential:
-    """``n_layers`` hidden Mish layers of ``hidden_dim``, then a linear output."""
+def mlp(in_dim: int, out_dim: int, hidden_dim: int, n_layers: int, layer_norm: bool = False) -> nn.Sequential:
+    """``n_layers`` hidden Mish layers of ``hidden_dim`` (each after a LayerNorm if ``layer_norm``, TD-MPC2's
+    block), then a linear output."""
     layers: list[nn.Module] = []
     for _ in range(n_layers):
-        layers += [nn.Linear(in_dim, hidden_dim), nn.Mish()]
+        layers += [nn.Linear(in_dim, hidden_dim), *([nn.LayerNorm(hidden_dim)] if layer_norm else []), nn.Mish()]
         in_dim = hidden_dim
     layers.append(nn.Linear(in_dim, out_dim))
     return nn.Sequential(*layers)

@@ -50,6 +50,7 @@ from labkit.viz.world_models import (
     latent_map_figure,
     neighbours_figure,
     reward_scatter_figure,
+    stall_figure,
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "distance_over_episode_figure",
     "disagreement_map_figure",
     "compounding_figure",
+    "stall_figure",
     "action_cloud_figure",
     "alpha_slider_figure",
     "action_direction_figure",

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from labkit.viz.palette import color_of
-from labkit.viz.trajectories import two_routes_shapes
+from labkit.viz.trajectories import trajectories_figure, two_routes_shapes
 
 __all__ = [
     "latent_map_figure",
@@ -22,6 +22,7 @@ __all__ = [
     "compounding_figure",
     "disagreement_map_figure",
     "pca_2d",
+    "stall_figure",
 ]
 
 ARENA = dict(range=[-0.52, 0.52], zeroline=False)
@@ -230,4 +231,21 @@ def disagreement_map_figure(
         height=480,
         width=520,
     )
+    return fig
+
+
+def stall_figure(
+    trajectories: Sequence[np.ndarray], success: Sequence[bool], spike_xy: np.ndarray, title: str = ""
+) -> go.Figure:
+    """Greedy TwoRoutes episodes (each ``(T + 1, >= 2)``) coloured by outcome, and in red the points ``(M, 2)``
+    where the agent's own data saw the reward jump (``labkit.experiments.world_models.tdmpc_probe``)."""
+    spike_xy = np.asarray(spike_xy).reshape(-1, 2)
+    labels = ["success" if s else "failure" for s in success]
+    fig = trajectories_figure(list(trajectories), labels, title=title or "Greedy episodes and the reward's jumps")
+    fig.add_trace(
+        go.Scatter(
+            x=spike_xy[:, 0], y=spike_xy[:, 1], mode="markers", marker=dict(color="red", size=4),
+            name="|reward| > 1 in its data",
+        )
+    )  # fmt: skip
     return fig

@@ -48,6 +48,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from labkit.envs.registry import make
+from labkit.models.ema import polyak_update
+from labkit.models.mlp import mlp
 from labkit.rollout import evaluate
 from labkit.runtime import check_int, check_seed, seed_everything
 from labkit.train.log import TrainLog
@@ -132,15 +134,7 @@ def simnorm(x: torch.Tensor, group: int = SIMNORM_GROUP) -> torch.Tensor:
 
 def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
     """Two hidden layers with LayerNorm and Mish (TD-MPC2's block), a linear output."""
-    return nn.Sequential(
-        nn.Linear(n_in, hidden),
-        nn.LayerNorm(hidden),
-        nn.Mish(),
-        nn.Linear(hidden, hidden),
-        nn.LayerNorm(hidden),
-        nn.Mish(),
-        nn.Linear(hidden, n_out),
-    )
+    return mlp(n_in, n_out, hidden, n_layers=2, layer_norm=True)
 
 
 class WindowReplay:
@@ -167,6 +161,12 @@ class WindowReplay:
     ) -> None:
         if self.n >= self.capacity:
             raise ValueError(f"the replay is full ({self.capacity} transitions); make it with a larger capacity.")
+        if np.shape(obs) != self.obs.shape[1:] or np.shape(next_obs) != self.obs.shape[1:]:
+            raise ValueError(
+                f"observations must be {self.obs.shape[1:]}. Got {np.shape(obs)} and {np.shape(next_obs)}."
+            )
+        if np.shape(action) != self.actions.shape[1:]:
+            raise ValueError(f"actions must be {self.actions.shape[1:]}. Got {np.shape(action)}.")
         i = self.n
         self.obs[i], self.actions[i], self.rewards[i] = obs, action, reward
         self.next_obs[i], self.terminated[i], self.episode[i] = next_obs, terminated, episode
@@ -325,10 +325,8 @@ class TDMPCAgent(nn.Module):
         for p in self.critics.parameters():
             p.grad = None  # the policy's backward pass went through the critics; their step is the model's
 
-        with torch.no_grad():
-            for online, target in ((self.encoder, self.target_encoder), (self.critics, self.target_critics)):
-                for p, pt in zip(online.parameters(), target.parameters()):
-                    pt.lerp_(p, c.tau)
+        polyak_update(self.target_encoder, self.encoder, c.tau)
+        polyak_update(self.target_critics, self.critics, c.tau)
         return {**{k: float(v.detach()) for k, v in losses.items()}, "policy": float(policy_loss.detach())}
 
     # -- acting -------------------------------------------------------------------------------------------------

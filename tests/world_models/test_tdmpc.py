@@ -129,3 +129,18 @@ def test_policy_only_agent_and_clear_errors():
         train_tdmpc("labkit/TwoRoute-v0", 10)
     with pytest.raises(ValueError, match="built for"):
         train_tdmpc("labkit/TwoRoutes-v0", 10, agent=TDMPCAgent(4, 2, TDMPCConfig(**SMALL), device="cpu"))
+
+
+def test_bad_inputs_say_what_to_do_and_the_stall_figure_draws():
+    replay = WindowReplay(8, 2, 3, capacity=4)
+    with pytest.raises(ValueError, match=r"observations must be \(8,\)"):
+        replay.add(np.zeros(5), np.zeros(2), 0.0, np.zeros(5), False, 0)
+    with pytest.raises(ValueError, match=r"actions must be \(2,\)"):
+        replay.add(np.zeros(8), np.zeros(3), 0.0, np.zeros(8), False, 0)
+    from labkit.experiments import world_models as wm
+    from labkit.train.log import TrainLog
+
+    with pytest.raises(ValueError, match="run_tdmpc"):
+        wm.tdmpc_probe(TDMPCAgent(8, 2, TDMPCConfig(**SMALL), device="cpu"), TrainLog())
+    fig = lk.viz.stall_figure([np.zeros((3, 8)), np.ones((2, 8))], [True, False], np.zeros((4, 2)))
+    assert len(fig.data) == 3
